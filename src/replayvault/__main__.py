@@ -1,0 +1,5 @@
+"""``python -m replayvault``."""
+
+from .cli import main
+
+main()

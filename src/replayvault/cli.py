@@ -1,0 +1,155 @@
+"""Command line: a thin Typer layer over the library (each command calls the function of the same name).
+
+Every setting is an environment variable ``REPLAYVAULT_*`` (see the README); the data directory
+is ``REPLAYVAULT_HOME`` (default ``./.replayvault``).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from .config import get_settings
+from .errors import ReplayVaultError
+
+app = typer.Typer(help="replayvault: privacy-first session recording and heatmaps.", no_args_is_help=True,
+                  add_completion=False, pretty_exceptions_enable=False)
+err = Console(stderr=True)
+out = Console()
+
+
+def _runtime():  # type: ignore[no-untyped-def]
+    from .runtime import Runtime
+
+    return Runtime(get_settings())
+
+
+def _fail(exc: Exception) -> None:
+    err.print(f"[bold red]error:[/] {exc}")
+    raise typer.Exit(code=2)
+
+
+@app.command()
+def serve(host: Optional[str] = typer.Option(None, help="Bind address (default REPLAYVAULT_HOST, 127.0.0.1)."),
+          port: Optional[int] = typer.Option(None, help="Port (default REPLAYVAULT_PORT, 8000).")) -> None:
+    """Run the collector, API and dashboard.
+
+    Example: replayvault serve --port 8000
+    """
+    import uvicorn
+
+    from .web.app import create_app
+
+    settings = get_settings()
+    try:
+        application = create_app(_runtime())
+    except ReplayVaultError as exc:
+        _fail(exc)
+    uvicorn.run(application, host=host or settings.host, port=port or settings.port, log_level="info")
+
+
+@app.command("import")
+def import_(files: list[Path] = typer.Argument(..., exists=True, dir_okay=False, readable=True,
+                                               help="rrweb event arrays or PostHog exports (JSON)."),
+            project: str = typer.Option("default", help="Project id to import into (created when missing).")) -> None:
+    """Import recordings through the same pipeline as the collector (mask, seal, facts).
+
+    Example: replayvault import ../shared/data/recordings/homepage.json
+    """
+    from .ingest.importer import import_file
+    from .projects_setup import ensure_project
+
+    rt = _runtime()
+    proj = ensure_project(rt, project, project, [])
+    failures = 0
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, transient=True) as progress:
+        for path in files:
+            task = progress.add_task(path.name, total=None)
+            try:
+                res = import_file(rt, proj, path, progress=lambda n, t=task: progress.advance(t, n))
+            except ReplayVaultError as exc:
+                err.print(f"[red]{path.name}: {exc}[/]")
+                failures += 1
+                continue
+            note = " (already imported)" if res.duplicates == res.batches else ""
+            out.print(f"{path.name}: {res.events} events -> session {', '.join(res.session_ids)}{note}")
+    if failures:
+        raise typer.Exit(code=2)
+
+
+@app.command()
+def sessions(as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
+             project: Optional[str] = typer.Option(None, help="Only this project.")) -> None:
+    """List recorded sessions.
+
+    Example: replayvault sessions --json
+    """
+    from rich.table import Table
+
+    from .recordings import list_sessions
+
+    rows = list_sessions(_runtime(), project)
+    if as_json:
+        for s in rows:
+            d = s.as_dict()
+            sys.stdout.write(json.dumps({k: d[k] for k in ("id", "start", "duration_ms", "page_views", "clicks", "masked_items")}) + "\n")
+        return
+    table = Table("id", "start (UTC)", "duration", "pages", "clicks", "masked")
+    from .web.dashboard import _duration, _when
+
+    for s in rows:
+        table.add_row(s.id, _when(s.start), _duration(s.duration_ms), str(s.page_views), str(s.clicks), str(s.masked_items))
+    out.print(table)
+
+
+@app.command()
+def heatmap(url: str = typer.Option(..., help="Page URL (query string ignored)."),
+            kind: str = typer.Option("click", help="click or scroll."),
+            viewport: Optional[str] = typer.Option(None, help="desktop, tablet or mobile (default: all)."),
+            output: Path = typer.Option(Path("heatmap.png"), "-o", "--output", help="PNG file to write."),
+            project: Optional[str] = typer.Option(None, help="Only this project.")) -> None:
+    """Render a click or scroll map of one page to a PNG.
+
+    Example: replayvault heatmap --url https://posthog.com/ --kind click -o click.png
+    """
+    from .heatmaps import heatmap_png
+
+    if kind not in ("click", "scroll"):
+        _fail(ValueError("--kind must be click or scroll"))
+    if viewport not in (None, "desktop", "tablet", "mobile"):
+        _fail(ValueError("--viewport must be desktop, tablet or mobile"))
+    try:
+        with err.status("rendering heatmap (page backdrop in headless Chromium)…"):
+            png = heatmap_png(_runtime(), url=url, kind=kind, viewport=viewport, project=project)
+    except ReplayVaultError as exc:
+        _fail(exc)
+    output.write_bytes(png)
+    out.print(f"wrote {output} ({len(png)} bytes)")
+
+
+@app.command()
+def demo(serve_after: bool = typer.Option(True, "--serve/--no-serve", help="Keep serving after the journeys."),
+         journeys: int = typer.Option(0, help="Run only the first N journeys (0 = all)."),
+         import_shared: bool = typer.Option(True, help="Also import ../shared/data/recordings when present.")) -> None:
+    """Start the server (127.0.0.1:8000) and the demo bank (127.0.0.1:8001), record scripted visitors.
+
+    Example: replayvault demo
+    """
+    from .demo_runner import run_demo
+
+    try:
+        run_demo(_runtime(), serve_after=serve_after, limit=journeys, import_shared=import_shared, console=out)
+    except ReplayVaultError as exc:
+        _fail(exc)
+
+
+def main() -> None:  # pragma: no cover
+    """Entry point for ``python -m replayvault``."""
+    app()

@@ -1,0 +1,58 @@
+"""Settings: every option is an environment variable ``REPLAYVAULT_<NAME>``.
+
+One pydantic-settings class; see the README's configuration table (a test checks they agree).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "get_settings"]
+
+
+class Settings(BaseSettings):
+    """Runtime settings, read from ``REPLAYVAULT_*`` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="REPLAYVAULT_", extra="ignore")
+
+    home: Path = Field(default=Path(".replayvault"), description="Data directory: key file, chunks, databases.")
+    host: str = Field(default="127.0.0.1", description="Address `serve` binds to.")
+    port: int = Field(default=8000, description="Port `serve` listens on.")
+    max_batch_bytes: int = Field(default=5 * 1024 * 1024, description="Largest accepted ingest body after decompression, bytes.")
+    max_batch_events: int = Field(default=10_000, description="Most rrweb events accepted in one ingest batch.")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL of the control-plane database; default SQLite in the data directory.")
+    chromium_path: Path = Field(default=Path("/usr/bin/chromium"), description="Chromium binary used for heatmap backdrops and the demo.")
+
+    @cached_property
+    def data_dir(self) -> Path:
+        """Absolute data directory (created on first use by the callers that write to it)."""
+        return self.home.expanduser().resolve()
+
+    @property
+    def db_url(self) -> str:
+        """SQLAlchemy URL of the control-plane database."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'replayvault.sqlite3'}"
+
+    @property
+    def analytics_path(self) -> Path:
+        """DuckDB file holding analytics facts."""
+        return self.data_dir / "analytics.duckdb"
+
+    @property
+    def chunks_dir(self) -> Path:
+        """Directory of encrypted chunk files."""
+        return self.data_dir / "chunks"
+
+    @property
+    def key_file(self) -> Path:
+        """Project key-encryption-key file (mode 0600)."""
+        return self.data_dir / "keys" / "kek.json"
+
+
+def get_settings() -> Settings:
+    """Read settings from the environment (a new object each call, so tests can change env vars)."""
+    return Settings()

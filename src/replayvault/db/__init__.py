@@ -1,0 +1,8 @@
+"""Control-plane database: models, engine, and Alembic migrations."""
+
+from __future__ import annotations
+
+from .engine import open_database, upgrade
+from .models import Base, Chunk, Masking, Project, RecordingSession
+
+__all__ = ["Base", "Chunk", "Masking", "Project", "RecordingSession", "open_database", "upgrade"]

@@ -1,0 +1,86 @@
+"""``replayvault demo``: the server and the demo bank on loopback, scripted visitors through the real tracker.
+
+Layout: API + dashboard on http://127.0.0.1:8000, demo bank on http://127.0.0.1:8001 (another
+origin, as in production; it is the demo project's only allowed origin).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import uvicorn
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from .errors import ConfigError
+from .runtime import Runtime
+
+__all__ = ["run_demo", "start_server", "SHARED_RECORDINGS"]
+
+SHARED_RECORDINGS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "recordings"
+DEMO_PROJECT = "demo-bank"
+
+
+def start_server(app, host: str, port: int) -> uvicorn.Server:  # type: ignore[no-untyped-def]
+    """Run an ASGI app with uvicorn in a daemon thread; returns once it accepts connections.
+
+    Raises:
+        ConfigError: the server did not start within 15 s (port in use?).
+    """
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True, name=f"uvicorn-{port}")
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise ConfigError(f"could not start a server on {host}:{port} (is the port in use?)")
+        time.sleep(0.05)
+    return server
+
+
+def run_demo(rt: Runtime, *, serve_after: bool = True, limit: int = 0, import_shared: bool = True,
+             console: Console | None = None, api_port: int = 8000, bank_port: int = 8001) -> list[dict]:
+    """Start both servers, record the scripted journeys, print the dashboard URL; returns the journeys' results.
+
+    Raises:
+        ConfigError: a port is taken or the demo bank files are missing.
+    """
+    from .demo import JOURNEYS, make_bank_app, run_journeys
+    from .ingest.importer import import_file
+    from .projects_setup import ensure_project
+    from .web.app import create_app
+
+    console = console or Console()
+    host = "127.0.0.1"
+    api_url, bank_url = f"http://{host}:{api_port}", f"http://{host}:{bank_port}"
+    project = ensure_project(rt, DEMO_PROJECT, "Demo bank", [bank_url], rotate=True)
+    api = start_server(create_app(rt), host, api_port)
+    bank = start_server(make_bank_app(api_url, project.write_key), host, bank_port)  # type: ignore[attr-defined]
+    console.print(f"collector + dashboard on [bold]{api_url}[/], demo bank on [bold]{bank_url}[/]")
+
+    if import_shared and SHARED_RECORDINGS.is_dir():
+        posthog = ensure_project(rt, "posthog-2020", "posthog.com recordings (2020)", [])
+        for path in sorted(SHARED_RECORDINGS.glob("*.json")):
+            res = import_file(rt, posthog, path)
+            console.print(f"imported {path.name}: {res.events} events")
+
+    chosen = JOURNEYS[:limit] if limit else JOURNEYS
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console) as progress:
+        task = progress.add_task("recording visitor journeys in headless Chromium", total=len(chosen))
+        results = run_journeys(bank_url, chosen, progress=lambda *_: progress.advance(task))
+    for r in results:
+        console.print(f"  {r['name']}: session {str(r.get('session_id'))[:8]} ({len(r.get('pages', []))} pages)")
+    console.print(f"\n[bold green]Dashboard:[/] {api_url}/   [bold]Demo bank:[/] {bank_url}/login.html")
+    if serve_after:
+        console.print("Browse the demo bank and accept the banner to see your own session appear. Ctrl-C stops.")
+        try:
+            while True:
+                time.sleep(1)
+        except KeyboardInterrupt:
+            pass
+    api.should_exit = True
+    bank.should_exit = True
+    return results

@@ -1,0 +1,145 @@
+"""Accepting batches: validate -> consent -> process_batch (mask, facts) -> seal -> persist.
+
+A batch is committed (blob written, then its database row committed) before the caller answers
+2xx. Idempotent on (session id, seq): a repeated batch is acknowledged and not stored twice.
+A rejected batch changes nothing that was accepted before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ..db.models import Chunk, Masking, Project, RecordingSession
+from ..errors import ConsentRevoked, NotFound
+from ..pipeline import Batch, SessionState, process_batch
+from ..runtime import Runtime
+from ..vault.codec import chunk_aad, seal
+from ..vault.keys import new_data_key
+from .validate import IngestRequest
+
+__all__ = ["AcceptResult", "accept_batch", "set_consent"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AcceptResult:
+    """Outcome of :func:`accept_batch`: ``duplicate`` is true when (session, seq) was already stored."""
+
+    session_id: str
+    seq: int
+    events: int
+    duplicate: bool
+    maskings: dict[str, int]
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def accept_batch(rt: Runtime, project: Project, req: IngestRequest) -> AcceptResult:
+    """Mask, seal and store one validated batch for ``project``.
+
+    Raises:
+        ConsentRevoked: the session's consent was revoked; nothing is stored.
+        NotFound: the session id belongs to another project.
+        MalformedBatch: the pipeline cannot process an event.
+    """
+    with rt.session_lock(req.session_id), rt.sessions() as db:
+        sess = db.get(RecordingSession, req.session_id)
+        if sess is not None and sess.project_id != project.id:
+            raise NotFound("no such session for this project")
+        if sess is not None and sess.consent == "revoked":
+            raise ConsentRevoked()
+        dup = db.scalar(select(Chunk.id).where(Chunk.session_id == req.session_id, Chunk.seq == req.seq))
+        if dup is not None:
+            return AcceptResult(req.session_id, req.seq, len(req.events), True, {})
+
+        state = SessionState() if sess is None else SessionState(json.loads(sess.mask_state), json.loads(sess.fact_state))
+        out = process_batch(Batch(project.id, req.session_id, req.seq, req.events, req.window_id), state)
+
+        now = _now_ms()
+        if sess is None:
+            sess = RecordingSession(id=req.session_id, project_id=project.id, window_id=req.window_id,
+                                    consent="granted", created_ms=now, updated_ms=now, chunk_count=0,
+                                    event_count=0, raw_bytes=0, stored_bytes=0, masked_items=0)
+            db.add(sess)
+        if sess.wrapped_dek is None:
+            dek = new_data_key()
+            sess.wrapped_dek = rt.keys.wrap(project.id, dek)
+        else:
+            dek = rt.keys.unwrap(project.id, sess.wrapped_dek)
+
+        blob = seal(out.payload, dek, chunk_aad(req.session_id, req.seq))
+        blob_key = f"{project.id}/{req.session_id}/{req.seq:010d}.rvc"
+        rt.blobs.put(blob_key, blob)
+        try:
+            _record(db, sess, req, out, blob, blob_key, now)
+            db.commit()
+        except IntegrityError:
+            db.rollback()
+            rt.blobs.delete(blob_key)
+            return AcceptResult(req.session_id, req.seq, len(req.events), True, {})
+        except BaseException:
+            db.rollback()
+            rt.blobs.delete(blob_key)
+            raise
+    try:
+        rt.analytics.write(project.id, req.session_id, out.facts)
+    except Exception as exc:  # facts can be rebuilt from chunks; never fail an accepted batch
+        log.error("analytics write failed for a batch (%s)", type(exc).__name__)
+    return AcceptResult(req.session_id, req.seq, len(req.events), False, out.maskings)
+
+
+def _record(db, sess: RecordingSession, req: IngestRequest, out, blob: bytes, blob_key: str, now: int) -> None:  # type: ignore[no-untyped-def]
+    db.add(Chunk(session_id=req.session_id, seq=req.seq, blob_key=blob_key,
+                 sha256=hashlib.sha256(blob).hexdigest(), event_count=len(req.events),
+                 first_ts=out.first_ts, last_ts=out.last_ts, has_full_snapshot=out.has_full_snapshot,
+                 raw_bytes=len(out.payload), stored_bytes=len(blob), created_ms=now))
+    sess.chunk_count += 1
+    sess.event_count += len(req.events)
+    sess.raw_bytes += len(out.payload)
+    sess.stored_bytes += len(blob)
+    sess.masked_items += sum(out.maskings.values())
+    sess.mask_state = json.dumps(out.state.mask, separators=(",", ":"))
+    sess.fact_state = json.dumps(out.state.facts, separators=(",", ":"))
+    sess.updated_ms = now
+    for kind, n in out.maskings.items():
+        row = db.scalar(select(Masking).where(Masking.session_id == req.session_id, Masking.kind == kind))
+        if row is None:
+            db.add(Masking(session_id=req.session_id, kind=kind, count=n))
+        else:
+            row.count += n
+    db.flush()
+
+
+def set_consent(rt: Runtime, project: Project, session_id: str, state: str) -> None:
+    """Record a consent decision (``granted`` or ``revoked``) for a session.
+
+    After ``revoked`` every further batch of the session is refused (HTTP 409); a later ``granted``
+    does not reopen it (the tracker starts a new session instead).
+
+    Raises:
+        NotFound: the session id belongs to another project.
+    """
+    with rt.session_lock(session_id), rt.sessions() as db:
+        sess = db.get(RecordingSession, session_id)
+        if sess is not None and sess.project_id != project.id:
+            raise NotFound("no such session for this project")
+        now = _now_ms()
+        if sess is None:
+            sess = RecordingSession(id=session_id, project_id=project.id, window_id="", consent=state,
+                                    created_ms=now, updated_ms=now, chunk_count=0, event_count=0,
+                                    raw_bytes=0, stored_bytes=0, masked_items=0)
+            db.add(sess)
+        elif sess.consent != "revoked":
+            sess.consent = state
+            sess.updated_ms = now
+        db.commit()

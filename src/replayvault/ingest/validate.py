@@ -1,0 +1,118 @@
+"""Validation of ingest request bodies: decoding, size limits and shape.
+
+Limits (settings): ``max_batch_bytes`` (default 5 MiB) of decompressed JSON and ``max_batch_events``
+(default 10,000) per batch. Error messages name the field or event index, never its content.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zlib
+from dataclasses import dataclass
+
+from ..errors import BatchTooLarge, MalformedBatch
+from ..rrweb import is_event
+from ..types import Event
+
+__all__ = ["IngestRequest", "decode_body", "parse_ingest", "parse_consent", "SESSION_ID"]
+
+SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+_WINDOW_ID = re.compile(r"^[A-Za-z0-9_-]{0,64}$")
+
+
+@dataclass(frozen=True)
+class IngestRequest:
+    """A validated ingest body."""
+
+    session_id: str
+    seq: int
+    events: list[Event]
+    window_id: str = ""
+
+
+def decode_body(raw: bytes, content_encoding: str | None, max_bytes: int) -> bytes:
+    """Return the request body decompressed (``gzip`` or identity), at most ``max_bytes`` bytes.
+
+    Raises:
+        BatchTooLarge: the (decompressed) body is larger than ``max_bytes``.
+        MalformedBatch: unsupported encoding or corrupt gzip data.
+    """
+    enc = (content_encoding or "identity").strip().lower()
+    if enc in ("", "identity"):
+        data = raw
+    elif enc == "gzip":
+        dec = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        try:
+            data = dec.decompress(raw, max_bytes + 1)
+        except zlib.error:
+            raise MalformedBatch("body is not valid gzip data") from None
+        if len(data) <= max_bytes and not dec.eof:
+            raise MalformedBatch("gzip body is truncated")
+    else:
+        raise MalformedBatch(f"unsupported Content-Encoding {enc[:20]!r}; use gzip or none")
+    if len(data) > max_bytes:
+        raise BatchTooLarge(f"batch is larger than {max_bytes} bytes after decompression")
+    return data
+
+
+def _object(data: bytes) -> dict:
+    try:
+        doc = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
+        raise MalformedBatch(f"body is not valid JSON{where}") from None
+    if not isinstance(doc, dict):
+        raise MalformedBatch("body must be a JSON object")
+    return doc
+
+
+def _session_id(doc: dict) -> str:
+    sid = doc.get("session_id")
+    if not isinstance(sid, str) or not SESSION_ID.match(sid):
+        raise MalformedBatch("'session_id' must be a string of 8-64 letters, digits, '-' or '_'")
+    return sid
+
+
+def parse_ingest(data: bytes, max_events: int) -> IngestRequest:
+    """Parse and check an ingest body ``{"session_id", "seq", "events", "window_id"?}``.
+
+    Raises:
+        MalformedBatch: not JSON, a field missing or of the wrong type, an item that is not an rrweb event.
+        BatchTooLarge: more than ``max_events`` events.
+    """
+    doc = _object(data)
+    sid = _session_id(doc)
+    seq = doc.get("seq")
+    if not isinstance(seq, int) or isinstance(seq, bool) or not 0 <= seq < 2**31:
+        raise MalformedBatch("'seq' must be an integer between 0 and 2^31-1")
+    window_id = doc.get("window_id") or ""
+    if not isinstance(window_id, str) or not _WINDOW_ID.match(window_id):
+        raise MalformedBatch("'window_id' must be a string of up to 64 letters, digits, '-' or '_'")
+    events = doc.get("events")
+    if not isinstance(events, list):
+        raise MalformedBatch("'events' must be an array of rrweb events")
+    if len(events) > max_events:
+        raise BatchTooLarge(f"batch has {len(events)} events; the limit is {max_events}")
+    if not events:
+        raise MalformedBatch("'events' is empty")
+    for i, ev in enumerate(events):
+        if not is_event(ev):
+            raise MalformedBatch(f"events[{i}] is not an rrweb event (needs int 'type' 0-6 and numeric 'timestamp')")
+        if not isinstance(ev.get("data", {}), dict):
+            raise MalformedBatch(f"events[{i}].data must be an object")
+    return IngestRequest(session_id=sid, seq=seq, events=events, window_id=window_id)
+
+
+def parse_consent(data: bytes) -> tuple[str, str]:
+    """Parse a consent body ``{"session_id", "state": "granted"|"revoked"}``; returns (session id, state).
+
+    Raises:
+        MalformedBatch: not JSON or a field is wrong.
+    """
+    doc = _object(data)
+    sid = _session_id(doc)
+    state = doc.get("state")
+    if state not in ("granted", "revoked"):
+        raise MalformedBatch("'state' must be 'granted' or 'revoked'")
+    return sid, state

@@ -1,0 +1,86 @@
+"""The pure pipeline step: mask a batch of rrweb events, then extract analytics facts from the result.
+
+``process_batch(batch, state) -> ProcessedBatch`` does no I/O, so the same code runs inside the HTTP
+request (embedded default) or in a queue consumer (scale-out). Sealing (encryption) and persistence
+are the caller's next steps (see :mod:`replayvault.ingest.service`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from .analytics.facts import Facts, FactState, extract_facts
+from .privacy.masking import MaskState, mask_events
+from .rrweb import EventType
+from .types import Event
+
+__all__ = ["Batch", "SessionState", "ProcessedBatch", "process_batch", "encode_events"]
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One ingest batch: rrweb events of one session (and browser window) with its sequence number."""
+
+    project_id: str
+    session_id: str
+    seq: int
+    events: list[Event]
+    window_id: str = ""
+
+
+@dataclass(frozen=True)
+class SessionState:
+    """Per-session pipeline state carried between batches, as JSON-safe dicts (no personal data)."""
+
+    mask: dict[str, Any] = field(default_factory=dict)
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProcessedBatch:
+    """Result of :func:`process_batch`.
+
+    ``payload`` is the UTF-8 JSON array of the masked events (the bytes that get sealed);
+    ``maskings`` maps masking kind -> count for this batch; ``state`` is the session state after it.
+    """
+
+    events: list[Event]
+    payload: bytes
+    maskings: dict[str, int]
+    facts: Facts
+    state: SessionState
+    first_ts: int | None
+    last_ts: int | None
+    has_full_snapshot: bool
+
+
+def encode_events(events: list[Event]) -> bytes:
+    """Compact UTF-8 JSON of an event list (the plaintext of a chunk)."""
+    return json.dumps(events, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def process_batch(batch: Batch, state: SessionState) -> ProcessedBatch:
+    """Mask ``batch.events`` with the session's node map, then extract facts from the masked events.
+
+    Pure: ``batch`` and ``state`` are left unchanged; the new state is returned.
+
+    Raises:
+        MalformedBatch: an event cannot be processed (the message names its index, never its content).
+    """
+    mask_state = MaskState.from_dict(state.mask)
+    fact_state = FactState.from_dict(state.facts)
+    masked = mask_events(batch.events, mask_state)
+    facts = extract_facts(masked.events, fact_state)
+    stamps = [int(e["timestamp"]) for e in masked.events]
+    return ProcessedBatch(
+        events=masked.events,
+        payload=encode_events(masked.events),
+        maskings={k: v for k, v in masked.counts.items() if v},
+        facts=facts,
+        state=SessionState(mask=mask_state.to_dict(), facts=fact_state.to_dict()),
+        first_ts=min(stamps) if stamps else None,
+        last_ts=max(stamps) if stamps else None,
+        has_full_snapshot=any(e["type"] == EventType.FullSnapshot for e in masked.events),
+    )

@@ -1,0 +1,131 @@
+"""Read side of recordings: session summaries and decrypted (already masked) events.
+
+Every function here returns masked data only: events were masked before they were sealed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+
+from sqlalchemy import select
+
+from .db.models import Chunk, Masking, RecordingSession
+from .errors import NotFound
+from .rrweb import EventType
+from .runtime import Runtime
+from .types import Event
+from .vault.codec import chunk_aad, open_chunk
+
+__all__ = ["SessionSummary", "list_sessions", "get_session", "session_events", "snapshot_for_url"]
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    """One row of the sessions list. Times in ms since the Unix epoch; durations in ms."""
+
+    id: str
+    project_id: str
+    start: int | None
+    end: int | None
+    duration_ms: int
+    page_views: int
+    clicks: int
+    masked_items: int
+    events: int
+    chunks: int
+    stored_bytes: int
+    viewport: str | None
+    device_class: str | None
+    consent: str
+
+    def as_dict(self) -> dict:
+        """JSON-ready dict."""
+        return asdict(self)
+
+
+def _summary(sess: RecordingSession, facts: dict | None) -> SessionSummary:
+    facts = facts or {}
+    vw, vh = facts.get("viewport_w"), facts.get("viewport_h")
+    return SessionSummary(
+        id=sess.id, project_id=sess.project_id,
+        start=facts.get("start_ms"), end=facts.get("end_ms"),
+        duration_ms=int(facts.get("duration_ms") or 0),
+        page_views=int(facts.get("page_views") or 0), clicks=int(facts.get("clicks") or 0),
+        masked_items=sess.masked_items, events=sess.event_count, chunks=sess.chunk_count,
+        stored_bytes=sess.stored_bytes,
+        viewport=f"{vw}x{vh}" if vw and vh else None, device_class=facts.get("device_class"),
+        consent=sess.consent,
+    )
+
+
+def list_sessions(rt: Runtime, project_id: str | None = None) -> list[SessionSummary]:
+    """Sessions that hold at least one chunk, newest first."""
+    facts = {row["session_id"]: row for row in rt.analytics.sessions(project_id)}
+    with rt.sessions() as db:
+        q = select(RecordingSession).where(RecordingSession.chunk_count > 0)
+        if project_id:
+            q = q.where(RecordingSession.project_id == project_id)
+        rows = [_summary(s, facts.get(s.id)) for s in db.scalars(q)]
+    return sorted(rows, key=lambda r: (r.start or 0), reverse=True)
+
+
+def get_session(rt: Runtime, session_id: str) -> tuple[SessionSummary, dict[str, int]]:
+    """Summary of one session and its masking counts by kind.
+
+    Raises:
+        NotFound: no such session (or it holds no chunk).
+    """
+    with rt.sessions() as db:
+        sess = db.get(RecordingSession, session_id)
+        if sess is None or sess.chunk_count == 0:
+            raise NotFound("no such session")
+        counts = {m.kind: m.count for m in db.scalars(select(Masking).where(Masking.session_id == session_id))}
+    return _summary(sess, rt.analytics.session(session_id)), counts
+
+
+def session_events(rt: Runtime, session_id: str) -> list[Event]:
+    """All masked events of a session, decrypted, in (seq, timestamp) order.
+
+    Raises:
+        NotFound: no such session.
+        ChunkIntegrityError: a chunk was altered or the key file is wrong.
+    """
+    with rt.sessions() as db:
+        sess = db.get(RecordingSession, session_id)
+        if sess is None or sess.wrapped_dek is None:
+            raise NotFound("no such session")
+        chunks = list(db.scalars(select(Chunk).where(Chunk.session_id == session_id).order_by(Chunk.seq)))
+    dek = rt.keys.unwrap(sess.project_id, sess.wrapped_dek)
+    events: list[Event] = []
+    for ch in chunks:
+        events.extend(json.loads(open_chunk(rt.blobs.get(ch.blob_key), dek, chunk_aad(session_id, ch.seq))))
+    events.sort(key=lambda e: e["timestamp"])
+    return events
+
+
+def _strip_url(url: str) -> str:
+    return url.split("#", 1)[0].split("?", 1)[0]
+
+
+def snapshot_for_url(rt: Runtime, url: str, project_id: str | None = None) -> list[Event] | None:
+    """The latest Meta + FullSnapshot pair recorded for ``url`` (query and fragment ignored), or None.
+
+    Used as the heatmap backdrop: the page as the masked recording shows it.
+    """
+    want = _strip_url(url)
+    with rt.sessions() as db:
+        q = (select(Chunk.session_id).where(Chunk.has_full_snapshot.is_(True))
+             .order_by(Chunk.created_ms.desc()).distinct().limit(50))
+        if project_id:
+            q = q.join(RecordingSession).where(RecordingSession.project_id == project_id)
+        candidates = list(db.scalars(q))
+    for sid in candidates:
+        events = session_events(rt, sid)
+        meta: Event | None = None
+        for ev in events:
+            if ev["type"] == EventType.Meta:
+                meta = ev
+            elif ev["type"] == EventType.FullSnapshot and meta and _strip_url(str(meta["data"].get("href", ""))) == want:
+                return [meta, ev]
+    return None

@@ -1,0 +1,163 @@
+"""REST API, version 1 (``/api/v1``). Every error is JSON ``{"error": message, "status": code}``.
+
+Collector routes (write key, CORS per project):
+    POST /api/v1/ingest     rrweb batch -> 200 {"accepted", "duplicate", "events", "maskings"}
+    POST /api/v1/consent    consent decision for a session -> 200
+Read routes (dashboard; login arrives with the accountability issue):
+    GET  /api/v1/sessions, /api/v1/sessions/{id}, /api/v1/sessions/{id}/events
+    GET  /api/v1/pages, /api/v1/heatmaps
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy import select
+
+from ..db.models import Project
+from ..errors import BatchTooLarge, OriginNotAllowed, ReplayVaultError
+from ..ingest.projects import origin_allowed, project_for_key
+from ..ingest.service import accept_batch, set_consent
+from ..ingest.validate import decode_body, parse_consent, parse_ingest
+from ..recordings import get_session, list_sessions, session_events
+from ..runtime import Runtime
+from . import heatmaps
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1")
+
+_ALLOW_HEADERS = "Content-Type, Content-Encoding, X-Replayvault-Key"
+
+
+def _rt(request: Request) -> Runtime:
+    return request.app.state.rt
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise BatchTooLarge(f"request body is larger than {limit} bytes")
+    buf = bytearray()
+    async for part in request.stream():
+        buf += part
+        if len(buf) > limit:
+            raise BatchTooLarge(f"request body is larger than {limit} bytes")
+    return bytes(buf)
+
+
+def _authorize(rt: Runtime, request: Request) -> Project:
+    key = request.headers.get("x-replayvault-key") or request.query_params.get("key")
+    origin = request.headers.get("origin")
+    with rt.sessions() as db:
+        project = project_for_key(db, key)
+    if not origin_allowed(project, origin):
+        raise OriginNotAllowed()
+    return project
+
+
+def _cors(response: Response, origin: str | None) -> Response:
+    if origin:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Vary"] = "Origin"
+    return response
+
+
+async def _collector(request: Request, handle) -> JSONResponse:  # type: ignore[no-untyped-def]
+    rt = _rt(request)
+    origin = request.headers.get("origin")
+    try:
+        project = await run_in_threadpool(_authorize, rt, request)
+        raw = await _read_body(request, rt.settings.max_batch_bytes)
+        data = decode_body(raw, request.headers.get("content-encoding"), rt.settings.max_batch_bytes)
+        payload = await run_in_threadpool(handle, rt, project, data)
+    except ReplayVaultError as exc:
+        if not isinstance(exc, (OriginNotAllowed,)) and origin:
+            exc.cors_origin = origin  # type: ignore[attr-defined]  # let the tracker read the reason
+        raise
+    return _cors(JSONResponse(payload), origin)  # type: ignore[return-value]
+
+
+def _ingest(rt: Runtime, project: Project, data: bytes) -> dict:
+    req = parse_ingest(data, rt.settings.max_batch_events)
+    res = accept_batch(rt, project, req)
+    return {"accepted": True, "duplicate": res.duplicate, "session_id": res.session_id, "seq": res.seq,
+            "events": res.events, "maskings": res.maskings}
+
+
+def _consent(rt: Runtime, project: Project, data: bytes) -> dict:
+    sid, state = parse_consent(data)
+    set_consent(rt, project, sid, state)
+    return {"session_id": sid, "state": state}
+
+
+@router.post("/ingest", summary="Accept one rrweb batch")
+async def ingest(request: Request) -> JSONResponse:
+    """Validate, mask, seal and store a batch. 401 bad key, 403 origin, 400 malformed, 413 too large, 409 revoked."""
+    return await _collector(request, _ingest)
+
+
+@router.post("/consent", summary="Record a consent decision")
+async def consent(request: Request) -> JSONResponse:
+    """Store ``granted`` / ``revoked`` for a session; after ``revoked`` ingest answers 409."""
+    return await _collector(request, _consent)
+
+
+def _any_project_allows(rt: Runtime, origin: str) -> bool:
+    with rt.sessions() as db:
+        return any(origin_allowed(p, origin) for p in db.scalars(select(Project)))
+
+
+@router.options("/ingest", include_in_schema=False)
+@router.options("/consent", include_in_schema=False)
+async def preflight(request: Request) -> Response:
+    """CORS preflight: allowed only for origins some project lists (the POST then checks its own project)."""
+    origin = request.headers.get("origin")
+    if not origin or not await run_in_threadpool(_any_project_allows, _rt(request), origin):
+        return JSONResponse({"error": "origin is not allowed", "status": 403}, status_code=403)
+    resp = Response(status_code=204)
+    resp.headers["Access-Control-Allow-Methods"] = "POST"
+    resp.headers["Access-Control-Allow-Headers"] = _ALLOW_HEADERS
+    resp.headers["Access-Control-Max-Age"] = "600"
+    return _cors(resp, origin)
+
+
+@router.get("/sessions", summary="List recorded sessions")
+def sessions(request: Request, project: str | None = None) -> list[dict]:
+    """Sessions newest first: id, start/end (ms epoch), duration_ms, page_views, clicks, masked_items..."""
+    return [s.as_dict() for s in list_sessions(_rt(request), project)]
+
+
+@router.get("/sessions/{session_id}", summary="One session with its masking counts")
+def session(request: Request, session_id: str) -> dict:
+    """Summary of one session plus ``maskings`` (kind -> count)."""
+    summary, counts = get_session(_rt(request), session_id)
+    return {**summary.as_dict(), "maskings": counts}
+
+
+@router.get("/sessions/{session_id}/events", summary="Masked rrweb events of a session")
+def events(request: Request, session_id: str) -> JSONResponse:
+    """The decrypted, masked rrweb events (for the replay player)."""
+    return JSONResponse(session_events(_rt(request), session_id), headers={"Cache-Control": "no-store"})
+
+
+@router.get("/pages", summary="Recorded pages (URL without query) with page views and clicks")
+def pages(request: Request, project: str | None = None) -> list[dict]:
+    """One row per URL: ``url``, ``page_views``, ``clicks``."""
+    return _rt(request).analytics.pages(project)
+
+
+@router.get("/heatmaps", summary="Click or scroll heatmap of a page")
+def heatmap(
+    request: Request,
+    url: str = Query(..., max_length=2048, description="Page URL; query string and fragment are ignored"),
+    kind: Literal["click", "scroll"] = "click",
+    viewport: Literal["desktop", "tablet", "mobile"] | None = None,
+    format: Literal["json", "png"] = "json",
+    project: str | None = None,
+) -> Response:
+    """JSON grid (``format=json``) or a PNG image drawn over the page backdrop (``format=png``)."""
+    return heatmaps.respond(_rt(request), url=url, kind=kind, viewport=viewport, fmt=format, project=project)

@@ -1,0 +1,87 @@
+"""FastAPI application factory.
+
+``create_app(runtime)`` wires the REST API (:mod:`.api`) and the dashboard (:mod:`.dashboard`),
+serves the tracker at ``/t/replayvault.js`` and static assets at ``/static``, turns every
+:class:`~replayvault.errors.ReplayVaultError` into a JSON error body, and sets a strict
+Content-Security-Policy on dashboard pages so replays cannot run scripts or reach other hosts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..config import get_settings
+from ..errors import ReplayVaultError
+from ..runtime import Runtime
+from . import api, dashboard
+
+__all__ = ["create_app", "STATIC_DIR"]
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+#: CSP of dashboard pages (https://www.w3.org/TR/CSP3/): only our own scripts; replays (about:blank
+#: iframes inherit this policy) cannot load anything from third-party hosts.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; frame-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message, "status": status}, status_code=status)
+
+
+def create_app(runtime: Runtime | None = None) -> FastAPI:
+    """Build the ASGI app on ``runtime`` (default: a :class:`Runtime` from the environment's settings)."""
+    rt = runtime or Runtime(get_settings())
+    app = FastAPI(title="replayvault", version="0.1.0", docs_url="/api/docs", redoc_url=None)
+    app.state.rt = rt
+
+    @app.exception_handler(ReplayVaultError)
+    async def _rv_error(_req: Request, exc: ReplayVaultError) -> JSONResponse:
+        resp = _error(exc.status_code, str(exc))
+        origin = getattr(exc, "cors_origin", None)
+        if origin:
+            resp.headers["Access-Control-Allow-Origin"] = origin
+            resp.headers["Vary"] = "Origin"
+        return resp
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_req: Request, exc: RequestValidationError) -> JSONResponse:
+        fields = ", ".join(".".join(str(p) for p in e.get("loc", ())) for e in exc.errors()[:5])
+        return _error(400, f"invalid request parameters: {fields}")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_req: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _error(exc.status_code, str(exc.detail))
+
+    @app.middleware("http")
+    async def _security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        if not request.url.path.startswith(("/api/v1/ingest", "/api/v1/consent", "/t/")):
+            response.headers.setdefault("Content-Security-Policy", CSP)
+            response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
+
+    @app.get("/t/replayvault.js", include_in_schema=False)
+    def tracker() -> FileResponse:
+        path = STATIC_DIR / "replayvault.js"
+        if not path.exists():
+            raise ReplayVaultError("tracker is not built; run `make build` (cd tracker && npm ci && npm run build)")
+        return FileResponse(path, media_type="text/javascript",
+                            headers={"Cache-Control": "public, max-age=300", "Cross-Origin-Resource-Policy": "cross-origin"})
+
+    app.include_router(api.router)
+    app.include_router(dashboard.router)
+    STATIC_DIR.mkdir(exist_ok=True)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app
