@@ -60,3 +60,24 @@ def block_outside(context) -> None:  # type: ignore[no-untyped-def]
             route.abort()
 
     context.route("**/*", handler)
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def live_server(rt):
+    """The replayvault app served by uvicorn on a free loopback port; yields its base URL."""
+    from replayvault.demo_runner import start_server
+    from replayvault.web.app import create_app
+
+    port = free_port()
+    server = start_server(create_app(rt), "127.0.0.1", port)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True

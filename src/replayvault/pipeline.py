@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from .analytics.facts import Facts, FactState, extract_facts
+from .analytics.facts import Facts, FactState, extract_facts, strip_url
 from .privacy.masking import MaskState, mask_events
 from .rrweb import EventType
 from .types import Event
@@ -54,6 +54,8 @@ class ProcessedBatch:
     first_ts: int | None
     last_ts: int | None
     has_full_snapshot: bool
+    snapshot_url: str | None = None
+    snapshot_width: int | None = None
 
 
 def encode_events(events: list[Event]) -> bytes:
@@ -74,6 +76,7 @@ def process_batch(batch: Batch, state: SessionState) -> ProcessedBatch:
     masked = mask_events(batch.events, mask_state)
     facts = extract_facts(masked.events, fact_state)
     stamps = [int(e["timestamp"]) for e in masked.events]
+    snap_url, snap_width = _first_page_snapshot(masked.events)
     return ProcessedBatch(
         events=masked.events,
         payload=encode_events(masked.events),
@@ -83,4 +86,20 @@ def process_batch(batch: Batch, state: SessionState) -> ProcessedBatch:
         first_ts=min(stamps) if stamps else None,
         last_ts=max(stamps) if stamps else None,
         has_full_snapshot=any(e["type"] == EventType.FullSnapshot for e in masked.events),
+        snapshot_url=snap_url,
+        snapshot_width=snap_width,
     )
+
+
+def _first_page_snapshot(events: list[Event]) -> tuple[str | None, int | None]:
+    """URL (no query/fragment) and width (px) of the Meta event just before the first FullSnapshot."""
+    meta: Event | None = None
+    for ev in events:
+        if ev["type"] == EventType.Meta:
+            meta = ev
+        elif ev["type"] == EventType.FullSnapshot and meta is not None:
+            href = meta.get("data", {}).get("href")
+            width = meta.get("data", {}).get("width")
+            if isinstance(href, str):
+                return strip_url(href), int(width) if isinstance(width, (int, float)) else None
+    return None, None

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from sqlalchemy import select
 
 from .db.models import Chunk, Masking, RecordingSession
+from .analytics.facts import device_class, strip_url
 from .errors import NotFound
 from .rrweb import EventType
 from .runtime import Runtime
@@ -104,28 +105,33 @@ def session_events(rt: Runtime, session_id: str) -> list[Event]:
     return events
 
 
-def _strip_url(url: str) -> str:
-    return url.split("#", 1)[0].split("?", 1)[0]
+def snapshot_for_url(rt: Runtime, url: str, *, viewport_class: str | None = None,
+                     project_id: str | None = None) -> tuple[int, list[Event]] | None:
+    """The latest recorded Meta + FullSnapshot pair of ``url`` (query and fragment ignored), or None.
 
-
-def snapshot_for_url(rt: Runtime, url: str, project_id: str | None = None) -> list[Event] | None:
-    """The latest Meta + FullSnapshot pair recorded for ``url`` (query and fragment ignored), or None.
-
-    Used as the heatmap backdrop: the page as the masked recording shows it.
+    Returns ``(chunk id, [meta, full_snapshot])``: the page as the masked recording shows it, used as
+    the heatmap backdrop. With ``viewport_class`` only snapshots taken at that width class count.
+    Only one chunk is decrypted.
     """
-    want = _strip_url(url)
+    want = strip_url(url)
     with rt.sessions() as db:
-        q = (select(Chunk.session_id).where(Chunk.has_full_snapshot.is_(True))
-             .order_by(Chunk.created_ms.desc()).distinct().limit(50))
+        q = (select(Chunk, RecordingSession).join(RecordingSession, Chunk.session_id == RecordingSession.id)
+             .where(Chunk.snapshot_url == want).order_by(Chunk.created_ms.desc()).limit(200))
         if project_id:
-            q = q.join(RecordingSession).where(RecordingSession.project_id == project_id)
-        candidates = list(db.scalars(q))
-    for sid in candidates:
-        events = session_events(rt, sid)
-        meta: Event | None = None
-        for ev in events:
-            if ev["type"] == EventType.Meta:
-                meta = ev
-            elif ev["type"] == EventType.FullSnapshot and meta and _strip_url(str(meta["data"].get("href", ""))) == want:
-                return [meta, ev]
+            q = q.where(RecordingSession.project_id == project_id)
+        rows = [(c, s) for c, s in db.execute(q).all()
+                if viewport_class is None or device_class(c.snapshot_width) == viewport_class]
+    if not rows:
+        return None
+    chunk, sess = rows[0]
+    if sess.wrapped_dek is None:
+        return None
+    dek = rt.keys.unwrap(sess.project_id, sess.wrapped_dek)
+    events = json.loads(open_chunk(rt.blobs.get(chunk.blob_key), dek, chunk_aad(sess.id, chunk.seq)))
+    meta: Event | None = None
+    for ev in events:
+        if ev["type"] == EventType.Meta:
+            meta = ev
+        elif ev["type"] == EventType.FullSnapshot and meta is not None:
+            return chunk.id, [meta, ev]
     return None

@@ -65,6 +65,9 @@ class Chunk(Base):
     first_ts: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     last_ts: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     has_full_snapshot: Mapped[bool] = mapped_column(default=False)
+    #: URL (masked, without query or fragment) and viewport width (px) of the first page snapshot in the chunk.
+    snapshot_url: Mapped[str | None] = mapped_column(String(2048), nullable=True, index=True)
+    snapshot_width: Mapped[int | None] = mapped_column(Integer, nullable=True)
     raw_bytes: Mapped[int] = mapped_column(BigInteger)
     stored_bytes: Mapped[int] = mapped_column(BigInteger)
     created_ms: Mapped[int] = mapped_column(BigInteger)

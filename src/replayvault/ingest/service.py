@@ -102,6 +102,7 @@ def _record(db, sess: RecordingSession, req: IngestRequest, out, blob: bytes, bl
     db.add(Chunk(session_id=req.session_id, seq=req.seq, blob_key=blob_key,
                  sha256=hashlib.sha256(blob).hexdigest(), event_count=len(req.events),
                  first_ts=out.first_ts, last_ts=out.last_ts, has_full_snapshot=out.has_full_snapshot,
+                 snapshot_url=out.snapshot_url, snapshot_width=out.snapshot_width,
                  raw_bytes=len(out.payload), stored_bytes=len(blob), created_ms=now))
     sess.chunk_count += 1
     sess.event_count += len(req.events)

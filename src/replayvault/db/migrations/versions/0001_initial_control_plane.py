@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 19:04:19.832415
+Create Date: 2026-11-29 19:08:52.545373
 """
 from alembic import op
 import sqlalchemy as sa
@@ -56,6 +56,8 @@ def upgrade() -> None:
     sa.Column('first_ts', sa.BigInteger(), nullable=True),
     sa.Column('last_ts', sa.BigInteger(), nullable=True),
     sa.Column('has_full_snapshot', sa.Boolean(), nullable=False),
+    sa.Column('snapshot_url', sa.String(length=2048), nullable=True),
+    sa.Column('snapshot_width', sa.Integer(), nullable=True),
     sa.Column('raw_bytes', sa.BigInteger(), nullable=False),
     sa.Column('stored_bytes', sa.BigInteger(), nullable=False),
     sa.Column('created_ms', sa.BigInteger(), nullable=False),
@@ -65,6 +67,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('chunks', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_chunks_session_id'), ['session_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_chunks_snapshot_url'), ['snapshot_url'], unique=False)
 
     op.create_table('maskings',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -88,6 +91,7 @@ def downgrade() -> None:
 
     op.drop_table('maskings')
     with op.batch_alter_table('chunks', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_chunks_snapshot_url'))
         batch_op.drop_index(batch_op.f('ix_chunks_session_id'))
 
     op.drop_table('chunks')

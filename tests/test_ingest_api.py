@@ -1,0 +1,145 @@
+"""Collector endpoint: acceptance, idempotency, every rejection, and that rejections leave data intact."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import uuid
+
+import pytest
+from fastapi.testclient import TestClient
+
+from replayvault.projects_setup import ensure_project
+from replayvault.recordings import session_events
+from replayvault.web.app import create_app
+
+ORIGIN = "http://127.0.0.1:8001"
+
+
+def _snapshot_events(ts: int = 1_700_000_000_000) -> list[dict]:
+    """A Meta + FullSnapshot with an input holding an email, and a click."""
+    node = {"type": 0, "id": 1, "childNodes": [
+        {"type": 2, "id": 2, "tagName": "html", "attributes": {}, "childNodes": [
+            {"type": 2, "id": 3, "tagName": "body", "attributes": {}, "childNodes": [
+                {"type": 2, "id": 4, "tagName": "input", "attributes": {"type": "email", "value": "jane.doe@example.com"}, "childNodes": []},
+                {"type": 2, "id": 5, "tagName": "button", "attributes": {}, "childNodes": [{"type": 3, "id": 6, "textContent": "Send"}]},
+            ]}]}]}
+    return [
+        {"type": 4, "data": {"href": "https://bank.example/transfer?iban=DE89370400440532013000", "width": 1280, "height": 800}, "timestamp": ts},
+        {"type": 2, "data": {"node": node, "initialOffset": {"top": 0, "left": 0}}, "timestamp": ts + 1},
+        {"type": 3, "data": {"source": 2, "type": 2, "id": 5, "x": 100, "y": 200}, "timestamp": ts + 500},
+    ]
+
+
+@pytest.fixture
+def client(rt):
+    project = ensure_project(rt, "p1", "Project 1", [ORIGIN])
+    c = TestClient(create_app(rt))
+    c.write_key = project.write_key
+    c.rt = rt
+    return c
+
+
+def _post(client, body, *, key=None, origin=ORIGIN, headers=None, raw=None):
+    h = {"X-Replayvault-Key": client.write_key if key is None else key, "Content-Type": "application/json"}
+    if origin:
+        h["Origin"] = origin
+    h.update(headers or {})
+    return client.post("/api/v1/ingest", content=raw if raw is not None else json.dumps(body), headers=h)
+
+
+def _batch(sid: str, seq: int, events=None) -> dict:
+    return {"session_id": sid, "seq": seq, "events": events or _snapshot_events()}
+
+
+def test_accepts_masks_and_is_idempotent(client) -> None:
+    sid = str(uuid.uuid4())
+    r = _post(client, _batch(sid, 0))
+    assert r.status_code == 200, r.text
+    assert r.json()["duplicate"] is False
+    assert r.headers["access-control-allow-origin"] == ORIGIN
+    assert r.json()["maskings"].get("input_value", 0) + r.json()["maskings"].get("email", 0) >= 1
+    again = _post(client, _batch(sid, 0))
+    assert again.status_code == 200 and again.json()["duplicate"] is True
+    stored = session_events(client.rt, sid)
+    assert len(stored) == 3  # stored once
+    text = json.dumps(stored)
+    assert "jane.doe@example.com" not in text
+    assert "DE89370400440532013000" not in text
+
+
+def test_gzip_body_and_beacon_key_in_query(client) -> None:
+    sid = str(uuid.uuid4())
+    body = gzip.compress(json.dumps(_batch(sid, 0)).encode())
+    r = client.post(f"/api/v1/ingest?key={client.write_key}", content=body,
+                    headers={"Content-Encoding": "gzip", "Content-Type": "text/plain", "Origin": ORIGIN})
+    assert r.status_code == 200, r.text
+
+
+REJECTIONS = [
+    ("bad key", dict(key="rvw_wrong"), 401, "write key"),
+    ("no key", dict(key=""), 401, "write key"),
+    ("foreign origin", dict(origin="https://evil.example"), 403, "origin"),
+    ("not json", dict(raw=b"{nope"), 400, "not valid JSON"),
+    ("not an object", dict(raw=b"[1,2]"), 400, "JSON object"),
+    ("bad seq", dict(body_patch={"seq": -1}), 400, "'seq'"),
+    ("bad session id", dict(body_patch={"session_id": "x"}), 400, "'session_id'"),
+    ("event without type", dict(body_patch={"events": [{"timestamp": 1}]}), 400, "events[0]"),
+    ("too many events", dict(body_patch={"events": [{"type": 3, "data": {"source": 1, "positions": []}, "timestamp": 1}] * 10_001}), 413, "limit is 10000"),
+    ("too many bytes", dict(raw=b'{"pad":"' + b"a" * (5 * 1024 * 1024) + b'"}'), 413, "larger than"),
+    ("gzip bomb", dict(raw=gzip.compress(b" " * (6 * 1024 * 1024)), headers={"Content-Encoding": "gzip"}), 413, "decompression"),
+    ("corrupt gzip", dict(raw=b"\x1f\x8b\x08\x00garbage", headers={"Content-Encoding": "gzip"}), 400, "gzip"),
+]
+
+
+@pytest.mark.parametrize("name,kw,status,needle", REJECTIONS, ids=[r[0] for r in REJECTIONS])
+def test_rejections_are_clear_json_and_leave_accepted_data_intact(client, name, kw, status, needle) -> None:
+    sid = str(uuid.uuid4())
+    assert _post(client, _batch(sid, 0)).status_code == 200
+    before = session_events(client.rt, sid)
+    body = _batch(sid, 1)
+    body.update(kw.pop("body_patch", {}))
+    r = _post(client, body, **kw)
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/json")
+    assert needle in r.json()["error"]
+    assert session_events(client.rt, sid) == before
+    with client.rt.sessions() as db:
+        from replayvault.db.models import RecordingSession
+        assert db.get(RecordingSession, sid).chunk_count == 1
+
+
+def test_revoked_consent_gives_409_and_keeps_earlier_chunks(client) -> None:
+    sid = str(uuid.uuid4())
+    assert _post(client, _batch(sid, 0)).status_code == 200
+    r = client.post("/api/v1/consent", json={"session_id": sid, "state": "revoked"},
+                    headers={"X-Replayvault-Key": client.write_key, "Origin": ORIGIN})
+    assert r.status_code == 200
+    r = _post(client, _batch(sid, 1))
+    assert r.status_code == 409 and "revoked" in r.json()["error"]
+    assert len(session_events(client.rt, sid)) == 3
+
+
+def test_error_messages_never_echo_personal_data(client) -> None:
+    r = _post(client, None, raw=json.dumps({"session_id": "jane.doe@example.com", "seq": 0, "events": []}).encode())
+    assert r.status_code == 400
+    assert "jane" not in r.text
+
+
+def test_preflight_only_for_allowed_origins(client) -> None:
+    ok = client.options("/api/v1/ingest", headers={"Origin": ORIGIN, "Access-Control-Request-Method": "POST"})
+    assert ok.status_code == 204 and ok.headers["access-control-allow-origin"] == ORIGIN
+    bad = client.options("/api/v1/ingest", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
+    assert bad.status_code == 403 and "access-control-allow-origin" not in bad.headers
+
+
+def test_session_listed_with_counts(client) -> None:
+    sid = str(uuid.uuid4())
+    _post(client, _batch(sid, 0))
+    rows = client.get("/api/v1/sessions").json()
+    row = next(r for r in rows if r["id"] == sid)
+    assert row["page_views"] == 1 and row["clicks"] == 1 and row["masked_items"] >= 2
+    assert row["duration_ms"] == 500
+    detail = client.get(f"/api/v1/sessions/{sid}").json()
+    assert sum(detail["maskings"].values()) == row["masked_items"]
+    assert client.get("/api/v1/sessions/nope").status_code == 404
