@@ -4,6 +4,8 @@ Hierarchy::
 
     ReplayVaultError
     ├── ConfigError
+    │   └── UnknownDetector          (a policy names a detector that is not registered)
+    ├── MalformedState               (stored per-session pipeline state has the wrong shape)
     ├── InvalidInput                 (bad data from a client or a file; never echoes personal data)
     │   ├── MalformedBatch           -> HTTP 400
     │   ├── BatchTooLarge            -> HTTP 413
@@ -30,6 +32,17 @@ class ReplayVaultError(Exception):
 
 class ConfigError(ReplayVaultError):
     """A setting is missing or invalid."""
+
+
+class UnknownDetector(ConfigError):
+    """A policy names a detector that is not registered."""
+
+    def __init__(self, name: str, known: tuple[str, ...] = ()) -> None:
+        super().__init__(f"unknown detector {name!r}; registered detectors: {', '.join(known)}")
+
+
+class MalformedState(ReplayVaultError):
+    """A stored per-session state (mask or fact state) is not in the shape its ``to_dict`` writes."""
 
 
 class InvalidInput(ReplayVaultError):

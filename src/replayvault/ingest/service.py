@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import secrets
 import time
 from dataclasses import dataclass
 
@@ -71,6 +72,7 @@ def accept_batch(rt: Runtime, project: Project, req: IngestRequest) -> AcceptRes
                                     consent="granted", created_ms=now, updated_ms=now, chunk_count=0,
                                     event_count=0, raw_bytes=0, stored_bytes=0, masked_items=0)
             db.add(sess)
+            db.flush()
         if sess.wrapped_dek is None:
             dek = new_data_key()
             sess.wrapped_dek = rt.keys.wrap(project.id, dek)
@@ -78,14 +80,17 @@ def accept_batch(rt: Runtime, project: Project, req: IngestRequest) -> AcceptRes
             dek = rt.keys.unwrap(project.id, sess.wrapped_dek)
 
         blob = seal(out.payload, dek, chunk_aad(req.session_id, req.seq))
-        blob_key = f"{project.id}/{req.session_id}/{req.seq:010d}.rvc"
+        blob_key = f"{project.id}/{req.session_id}/{req.seq:010d}-{secrets.token_hex(4)}.rvc"  # unique per attempt
         rt.blobs.put(blob_key, blob)
         try:
             _record(db, sess, req, out, blob, blob_key, now)
             db.commit()
         except IntegrityError:
+            # A concurrent request (another process) stored the same (session, seq) first.
             db.rollback()
             rt.blobs.delete(blob_key)
+            if db.scalar(select(Chunk.id).where(Chunk.session_id == req.session_id, Chunk.seq == req.seq)) is None:
+                raise
             return AcceptResult(req.session_id, req.seq, len(req.events), True, {})
         except BaseException:
             db.rollback()

@@ -1,0 +1,81 @@
+"""Payment card number detector: 13-19 digits, optional single spaces or dashes, Luhn-checked.
+
+A candidate is a run of digit groups separated by single spaces or dashes. A card is a
+contiguous sequence of whole groups (never part of a group, so never part of a longer digit
+run) with 13-19 digits, a known issuer first digit (2-6) and a valid Luhn checksum. 13-digit
+numbers must start with 4 (old Visa), which keeps millisecond timestamps (1xxxxxxxxxxxx) out.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ._finding import Finding, Validation
+
+KIND = "card"
+VALIDATOR = "luhn"
+CONTEXT = ("card", "credit", "debit", "visa", "mastercard", "amex", "pan")
+MIN_DIGITS = 13
+MAX_DIGITS = 19
+#: First digits of the card networks (Mastercard 2/5, Amex/Diners/JCB 3, Visa 4, Discover/UnionPay/Maestro 6).
+ISSUER_FIRST_DIGITS = frozenset("23456")
+#: Shortest group allowed between separators, so CSS like ``0 0 0 0`` is not a candidate.
+MIN_GROUP = 2
+
+PATTERNS = {
+    # A run of digits with single space/dash separators holding 13+ digits; shorter runs
+    # are rejected inside the regex engine and never reach Python code.
+    "digits": re.compile(r"(?<!\d)\d(?:[ \-]?\d){12,}(?!\d)"),
+}
+_GROUP = re.compile(r"\d+")
+
+
+def luhn_ok(digits: str) -> bool:
+    """True when the digit string passes the Luhn (mod 10) check."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = ord(ch) - 48
+        if i % 2 == 1:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def _plausible(digits: str) -> bool:
+    if digits[0] not in ISSUER_FIRST_DIGITS:
+        return False
+    if len(digits) == 13 and digits[0] != "4":
+        return False
+    return luhn_ok(digits)
+
+
+def _scan_run(run: str, offset: int) -> list[Finding]:
+    groups = [(m.start(), m.end()) for m in _GROUP.finditer(run)]
+    out: list[Finding] = []
+    i = 0
+    while i < len(groups):
+        best = None
+        digits = ""
+        for j in range(i, len(groups)):
+            g = run[groups[j][0] : groups[j][1]]
+            if len(groups) > 1 and len(g) < MIN_GROUP:
+                break
+            digits += g
+            if len(digits) > MAX_DIGITS:
+                break
+            if len(digits) >= MIN_DIGITS and _plausible(digits):
+                best = j  # keep extending: prefer the longest valid number
+        if best is None:
+            i += 1
+            continue
+        out.append(Finding(KIND, offset + groups[i][0], offset + groups[best][1], VALIDATOR, Validation.CONFIRMED, "digits"))
+        i = best + 1
+    return out
+
+
+def find(text: str) -> list[Finding]:
+    """Return Luhn-valid card numbers in ``text`` as findings (offsets only)."""
+    out: list[Finding] = []
+    for m in PATTERNS["digits"].finditer(text):
+        out.extend(_scan_run(m.group(), m.start()))
+    return out

@@ -1,0 +1,56 @@
+"""Strip active content from recorded DOM: scripts, ``on*`` handlers, ``javascript:`` URLs, ``srcdoc``.
+
+The replayer never needs them, and a stored handler or script would run in the browser of
+whoever watches the replay (stored XSS against compliance staff). Counting kinds:
+``script``, ``event_handler``, ``javascript_url``, ``srcdoc``.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = [
+    "JAVASCRIPT_URL_ATTRIBUTES",
+    "SAFE_URL",
+    "is_event_handler",
+    "is_javascript_url",
+    "script_placeholder",
+]
+
+#: Attributes checked for ``javascript:`` URLs (lower case).
+JAVASCRIPT_URL_ATTRIBUTES = frozenset(
+    {"href", "src", "action", "formaction", "xlink:href", "poster", "cite", "background", "ping", "data", "longdesc"}
+)
+#: What a ``javascript:`` URL is replaced with.
+SAFE_URL = "#"
+#: Attributes removed wherever they appear (lower case).
+REMOVED_ATTRIBUTES = frozenset({"srcdoc"})
+
+# Browsers strip leading/trailing C0 controls and spaces from URLs and drop tab/CR/LF anywhere.
+_C0_AND_SPACE = "".join(chr(c) for c in range(0x21))
+_TAB_NEWLINE = re.compile(r"[\t\n\r]")
+
+
+def is_event_handler(name: str) -> bool:
+    """True for ``on*`` attribute names (``onclick``, ``ONERROR``...)."""
+    return name[:2].lower() == "on"
+
+
+def is_javascript_url(value: str) -> bool:
+    """True when a browser would treat ``value`` as a ``javascript:`` URL.
+
+    Case-insensitive; ignores leading whitespace and control characters and tab/newline
+    characters inside the scheme (``" \\x01JaVa\\tScRiPt:alert(1)"``). HTML entities are decoded
+    before rrweb records the attribute, so they need no handling here.
+    """
+    head = _TAB_NEWLINE.sub("", value.lstrip(_C0_AND_SPACE)[:32])
+    return head[:11].lower() == "javascript:"
+
+
+def script_placeholder(node_id: object) -> dict[str, object]:
+    """An inert serialized node that takes a removed script's place and id.
+
+    rrweb mutations name siblings by id (``nextId``); keeping the id on an empty comment means
+    later insertions before the removed script still find their anchor during replay.
+    """
+    return {"type": 5, "id": node_id, "textContent": ""}

@@ -1,0 +1,71 @@
+"""URL scrubbing: query-string values become ``*`` of the same length, keys stay.
+
+``https://bank.example/cb?email=jane%40x.com&step=2#top`` ->
+``https://bank.example/cb?email=*************&step=*#top``
+
+Fragments that carry parameters (``#access_token=...`` of OAuth implicit flows, or SPA routes
+such as ``#/account?id=7``) are scrubbed the same way; a plain anchor (``#top``) is kept.
+"""
+
+from __future__ import annotations
+
+from ._text import is_masked, mask_all
+
+__all__ = ["URL_ATTRIBUTES", "scrub_url", "scrub_srcset"]
+
+#: Attributes whose value is a URL (lower case). ``srcset`` holds a list: see :func:`scrub_srcset`.
+URL_ATTRIBUTES = frozenset(
+    {"href", "src", "action", "formaction", "xlink:href", "poster", "cite", "background", "ping", "data", "longdesc"}
+)
+SRCSET_ATTRIBUTES = frozenset({"srcset", "imagesrcset"})
+
+
+def _scrub_query(query: str) -> tuple[str, int]:
+    parts = query.split("&")
+    count = 0
+    for i, part in enumerate(parts):
+        key, eq, value = part.partition("=")
+        if eq and value:
+            if not is_masked(value):
+                count += 1
+            parts[i] = f"{key}={mask_all(value)}"
+    return "&".join(parts), count
+
+
+def scrub_url(url: str) -> tuple[str, int]:
+    """Mask every query-string value of ``url``; return the new URL and how many values were masked.
+
+    Values that are already all ``*`` are kept and not counted. Keys, scheme, host, path and
+    plain anchors are kept, so the URL keeps its length and shape.
+    """
+    if "?" not in url and "=" not in url:
+        return url, 0
+    base, hashmark, fragment = url.partition("#")
+    path, qmark, query = base.partition("?")
+    count = 0
+    if qmark:
+        query, count = _scrub_query(query)
+    if hashmark and "=" in fragment:
+        route, fq, fquery = fragment.partition("?")
+        if fq:
+            fquery, n = _scrub_query(fquery)
+            fragment = f"{route}?{fquery}"
+        else:
+            fragment, n = _scrub_query(fragment)
+        count += n
+    return f"{path}{qmark}{query}{hashmark}{fragment}", count
+
+
+def scrub_srcset(value: str) -> tuple[str, int]:
+    """:func:`scrub_url` applied to each candidate URL of a ``srcset`` list."""
+    if "?" not in value:
+        return value, 0
+    total = 0
+    candidates = value.split(",")
+    for i, cand in enumerate(candidates):
+        lead = len(cand) - len(cand.lstrip())
+        url, sep, descriptor = cand[lead:].partition(" ")
+        new, n = scrub_url(url)
+        total += n
+        candidates[i] = cand[:lead] + new + sep + descriptor
+    return ",".join(candidates), total
