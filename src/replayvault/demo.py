@@ -16,10 +16,12 @@ Example::
 
 from __future__ import annotations
 
+import asyncio
 import html
 import ipaddress
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -33,7 +35,7 @@ from starlette.routing import Route
 from .errors import ConfigError
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page, Route as PwRoute
+    from playwright.sync_api import BrowserContext, Page, Route as PwRoute
 
 __all__ = ["BANK_DIR", "JOURNEYS", "Journey", "make_bank_app", "run_journeys"]
 
@@ -300,7 +302,7 @@ def _flush(page: Page) -> bool:
     return ok
 
 
-def _play(context, journey: Journey, bank_url: str) -> dict:  # type: ignore[no-untyped-def]
+def _play(context: BrowserContext, journey: Journey, bank_url: str) -> dict:
     page = context.new_page()
     pages: list[str] = []
     page.on("framenavigated", lambda f: f.parent_frame is None and pages.append(urlsplit(f.url).path))
@@ -329,8 +331,9 @@ def run_journeys(bank_url: str, journeys: Sequence[Journey] = JOURNEYS,
     host other than loopback are aborted. After each journey the tracker is flushed
     (``replayvault.flush()``) and the page waits for network idle (at most 5 s).
 
-    Uses Playwright's sync API: call it from a thread without a running asyncio event loop.
-    ``progress(done, total, result)`` is called after each journey.
+    Uses Playwright's sync API; when called from a thread that runs an asyncio event loop (or
+    another sync Playwright), the journeys run in a worker thread and this call blocks until they
+    finish. ``progress(done, total, result)`` is called after each journey (from that thread).
 
     Returns one dict per journey: ``name``, ``session_id`` (the tracker's session id from
     sessionStorage; ``None`` when the visitor declined, since nothing was recorded), ``pages``
@@ -342,14 +345,23 @@ def run_journeys(bank_url: str, journeys: Sequence[Journey] = JOURNEYS,
         playwright.sync_api.Error: the bank is unreachable or a scripted step failed (a timeout
             after 5-30 s names the selector that was not found).
     """
-    from playwright.sync_api import sync_playwright
-
     if not Path(chromium_path).is_file():
         raise ConfigError(f"Chromium not found at {chromium_path} (set REPLAYVAULT_CHROMIUM_PATH)")
-    bank_url = bank_url.rstrip("/")
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return _run_all(bank_url.rstrip("/"), journeys, progress, str(chromium_path))
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="demo-journeys") as pool:
+        return pool.submit(_run_all, bank_url.rstrip("/"), journeys, progress, str(chromium_path)).result()
+
+
+def _run_all(bank_url: str, journeys: Sequence[Journey], progress: Callable[[int, int, dict], object] | None,
+             chromium_path: str) -> list[dict]:
+    from playwright.sync_api import sync_playwright
+
     results: list[dict] = []
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(chromium_path), args=CHROMIUM_ARGS, headless=True)
+        browser = pw.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True)
         try:
             for i, journey in enumerate(journeys, 1):
                 width, height = journey.viewport

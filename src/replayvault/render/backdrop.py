@@ -1,0 +1,143 @@
+"""Page backdrops for heatmaps: the masked page rebuilt from a recording in headless Chromium.
+
+Steps:
+
+1. take the first Meta event and the first FullSnapshot after it (already privacy-masked);
+2. open a blank page in headless Chromium with every non-loopback request aborted (the replay
+   must not contact third-party hosts) and load rrweb's UMD build into it;
+3. ``new rrweb.Replayer([meta, snapshot], {mouseTail: false, UNSAFE_replayCanvas: false})``,
+   ``pause()`` just after the snapshot; rrweb rebuilds the page in an iframe sandboxed with
+   ``allow-same-origin`` only (no scripts) — we check that before taking any picture;
+4. size the iframe to ``width`` x the document's full height (capped at :data:`MAX_HEIGHT_PX`)
+   and screenshot it.
+
+Any failure (no Chromium, no rrweb build, a broken snapshot, a timeout) returns None, so heatmaps
+fall back to a plain canvas.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from PIL import Image
+
+from ..rrweb import EventType
+from ..types import Event
+
+__all__ = ["CHROMIUM_ARGS", "CHROMIUM_PATH", "MAX_HEIGHT_PX", "render_backdrop", "rrweb_umd_path"]
+
+log = logging.getLogger(__name__)
+
+CHROMIUM_PATH = os.environ.get("REPLAYVAULT_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+#: Tallest backdrop taken, px (Chromium also refuses very tall screenshots).
+MAX_HEIGHT_PX = 10_000
+TIMEOUT_MS = 30_000
+_LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+_PAGE = '<!doctype html><html><head><meta charset="utf-8"></head><body style="margin:0;background:#fff"><div id="root"></div></body></html>'
+
+_REPLAY_JS = """
+async ({events, offset, width, height, cap}) => {
+  const root = document.getElementById("root");
+  const replayer = new rrweb.Replayer(events, {
+    root, mouseTail: false, UNSAFE_replayCanvas: false, triggerFocus: false,
+    showWarning: false, showDebug: false, skipInactive: false,
+  });
+  replayer.pause(offset);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const iframe = root.querySelector("iframe");
+  if (!iframe || !iframe.contentDocument) return null;
+  const doc = iframe.contentDocument;
+  iframe.style.display = "block";
+  iframe.setAttribute("width", String(width));
+  const full = Math.max(doc.documentElement ? doc.documentElement.scrollHeight : 0,
+                        doc.body ? doc.body.scrollHeight : 0, 1);
+  const h = Math.min(cap, height || full);
+  iframe.setAttribute("height", String(h));
+  iframe.style.border = "0";
+  return {height: h, sandbox: iframe.getAttribute("sandbox") || ""};
+}
+"""
+
+
+def rrweb_umd_path() -> Path | None:
+    """rrweb's UMD build: the packaged copy, else the tracker's node_modules (source checkout)."""
+    here = Path(__file__).resolve()
+    candidates = [
+        here.parents[1] / "web" / "static" / "vendor" / "rrweb.umd.js",
+        here.parents[3] / "tracker" / "node_modules" / "rrweb" / "dist" / "rrweb.umd.cjs",
+    ]
+    return next((p for p in candidates if p.is_file()), None)
+
+
+def _snapshot_pair(events: list[Event]) -> list[Event] | None:
+    """The first Meta event and the first FullSnapshot after it, or None."""
+    meta = None
+    for ev in events:
+        if ev.get("type") == EventType.Meta and meta is None:
+            meta = ev
+        elif ev.get("type") == EventType.FullSnapshot and meta is not None:
+            return [meta, ev]
+    return None
+
+
+def _block_remote(route: Any) -> None:
+    url = route.request.url
+    parts = urlsplit(url)
+    if parts.scheme in ("data", "blob", "about") or (parts.hostname or "") in _LOOPBACK:
+        route.continue_()
+    else:
+        route.abort()
+
+
+def render_backdrop(events: list[Event], width: int, height: int | None = None) -> Image.Image | None:
+    """Screenshot (RGB, ``width`` px wide) of the page rebuilt from the first Meta + FullSnapshot
+    of ``events``; ``height`` px tall, or the document's full height when None (capped at
+    :data:`MAX_HEIGHT_PX`). Returns None when Chromium or rrweb is unavailable or replay fails.
+    """
+    pair = _snapshot_pair(events)
+    umd = rrweb_umd_path()
+    if pair is None or umd is None or not Path(CHROMIUM_PATH).exists():
+        log.info("backdrop skipped: %s", "no Meta+FullSnapshot" if pair is None else
+                 "rrweb UMD build not found" if umd is None else f"no Chromium at {CHROMIUM_PATH}")
+        return None
+    meta = dict(pair[0], data=dict(pair[0].get("data") or {}, width=int(width)))
+    args = {"events": [meta, pair[1]], "offset": max(0, pair[1]["timestamp"] - meta["timestamp"]) + 1,
+            "width": int(width), "height": int(height) if height else 0, "cap": MAX_HEIGHT_PX}
+    try:
+        return _screenshot(umd.read_text(encoding="utf-8"), args)
+    except Exception as exc:  # noqa: BLE001 - a missing backdrop must never break a heatmap
+        log.warning("backdrop failed: %s: %s", type(exc).__name__, str(exc)[:200])
+        return None
+
+
+def _screenshot(umd_js: str, args: dict[str, Any]) -> Image.Image | None:
+    from playwright.sync_api import sync_playwright  # imported lazily: optional at runtime
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM_PATH, args=CHROMIUM_ARGS, headless=True)
+        try:
+            context = browser.new_context(viewport={"width": args["width"], "height": 800},
+                                          java_script_enabled=True, service_workers="block")
+            context.route("**/*", _block_remote)
+            page = context.new_page()
+            page.set_default_timeout(TIMEOUT_MS)
+            page.set_content(_PAGE, wait_until="domcontentloaded")
+            page.add_script_tag(content=umd_js)
+            info = page.evaluate(_REPLAY_JS, args)
+            if not info:
+                return None
+            if "allow-scripts" in info["sandbox"].split():
+                log.warning("backdrop refused: replay iframe would allow scripts")
+                return None
+            page.set_viewport_size({"width": args["width"], "height": int(info["height"])})
+            png = page.locator("#root iframe").screenshot(timeout=TIMEOUT_MS, animations="disabled")
+        finally:
+            browser.close()
+    return Image.open(io.BytesIO(png)).convert("RGB")

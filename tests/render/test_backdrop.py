@@ -1,0 +1,97 @@
+"""Page backdrops rebuilt from a real recording in headless Chromium, and heatmaps drawn over them."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from replayvault.analytics.facts import FactState, extract_facts
+from replayvault.analytics.heatmap import click_grid, scroll_map
+from replayvault.render import backdrop as backdrop_mod
+from replayvault.render.backdrop import render_backdrop, rrweb_umd_path
+from replayvault.render.heatmap import render_click_map, render_scroll_map
+from replayvault.rrweb import load_recording
+
+ROOT = Path(__file__).resolve().parents[2]
+RECORDINGS = ROOT.parent / "shared" / "data" / "recordings"
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+def _homepage() -> list[dict]:
+    if not RECORDINGS.is_dir():
+        pytest.skip("../shared/data/recordings is not present beside the checkout")
+    return load_recording(RECORDINGS / "homepage.json")[""]
+
+
+def _need_chromium() -> None:
+    if not Path(backdrop_mod.CHROMIUM_PATH).exists():
+        pytest.skip("Debian's chromium is not installed (make test installs it)")
+    if rrweb_umd_path() is None:
+        pytest.skip("rrweb UMD build not found (web/static/vendor or tracker/node_modules)")
+
+
+def test_no_snapshot_gives_none():
+    assert render_backdrop([{"type": 3, "timestamp": 1, "data": {"source": 1, "positions": []}}], 800) is None
+
+
+def test_no_chromium_gives_none(monkeypatch):
+    monkeypatch.setattr(backdrop_mod, "CHROMIUM_PATH", "/nonexistent/chromium")
+    events = [{"type": 4, "timestamp": 1, "data": {"href": "https://x/", "width": 800, "height": 600}},
+              {"type": 2, "timestamp": 2, "data": {"node": {"type": 0, "id": 1, "childNodes": []},
+                                                   "initialOffset": {"left": 0, "top": 0}}}]
+    assert render_backdrop(events, 800) is None
+
+
+@pytest.fixture(scope="module")
+def homepage_backdrop() -> Image.Image:
+    events = _homepage()
+    _need_chromium()
+    img = render_backdrop(events, 1920, None)
+    assert img is not None, "Chromium is installed but the backdrop failed (see the log)"
+    ARTIFACTS.mkdir(exist_ok=True)
+    img.save(ARTIFACTS / "backdrop_homepage.png")
+    return img
+
+
+@pytest.mark.browser
+def test_homepage_backdrop_is_not_blank(homepage_backdrop):
+    img = homepage_backdrop
+    assert img.width == 1920 and 2000 < img.height <= backdrop_mod.MAX_HEIGHT_PX
+    small = np.asarray(img.convert("L").resize((192, img.height // 10)))
+    assert small.std() > 20  # not a flat colour
+    assert (small < 100).mean() > 0.05 and (small > 200).mean() > 0.2  # dark hero/footer and light content
+    colours = len(np.unique(np.asarray(img.resize((240, 300))).reshape(-1, 3), axis=0))
+    assert colours > 200
+
+
+@pytest.mark.browser
+def test_fixed_height_backdrop():
+    events = _homepage()
+    _need_chromium()
+    img = render_backdrop(events, 1280, 900)
+    assert img is not None and img.size == (1280, 900)
+
+
+@pytest.mark.browser
+def test_homepage_heatmaps_over_backdrop(homepage_backdrop):
+    events = _homepage()
+    state, clicks, depths = FactState(), [], []
+    for i in range(0, len(events), 200):
+        state = FactState.from_dict(json.loads(json.dumps(state.to_dict())))
+        facts = extract_facts(events[i:i + 200], state)
+        clicks += [c for c in facts.clicks if c.url == "https://posthog.com/"]
+        depths += facts.scroll_depths
+    w, h = homepage_backdrop.size
+    grid = click_grid(np.array([c.page_x for c in clicks]), np.array([c.page_y for c in clicks]), w, h, sigma_px=32)
+    png = render_click_map(grid, homepage_backdrop, w, h)
+    (ARTIFACTS / "click_map_homepage.png").write_bytes(png)
+    assert Image.open(io.BytesIO(png)).size == (w, h)
+    smap = scroll_map(np.array([d.max_depth_px for d in depths] + [3000, 5000, 6500]), page_height_px=h)
+    png = render_scroll_map(smap, homepage_backdrop, w, h)
+    (ARTIFACTS / "scroll_map_homepage.png").write_bytes(png)
+    assert Image.open(io.BytesIO(png)).size == (w, h)

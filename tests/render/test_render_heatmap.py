@@ -1,0 +1,102 @@
+"""Click and scroll map PNGs: they decode, have the page size, and put hot colours where clicks are."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+import replayvault.render as render
+from replayvault.analytics.heatmap import click_grid, hottest_cell, scroll_map
+from replayvault.render.heatmap import CANVAS_RGB, render_click_map, render_scroll_map
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+def _save(name: str, png: bytes) -> Image.Image:
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / name).write_bytes(png)
+    img = Image.open(io.BytesIO(png))
+    img.load()
+    return img.convert("RGB")
+
+
+def _clicks(seed: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    hot = rng.normal([900, 420], 18, size=(3000, 2))      # the main button
+    warm = rng.normal([300, 1500], 30, size=(800, 2))     # a link further down
+    noise = rng.uniform([0, 0], [1280, 2400], size=(400, 2))
+    xy = np.concatenate([hot, warm, noise])
+    return xy[:, 0], xy[:, 1]
+
+
+def _is_hot(rgb: tuple[int, int, int]) -> bool:
+    r, g, b = rgb
+    return r > 110 and r > b + 60 and r > g + 60  # red / dark-red end of the colormap
+
+
+def test_public_api_matches_all():
+    assert set(render.__all__) == {n for n in dir(render) if not n.startswith("_")} - {"backdrop", "heatmap", "annotations"}
+
+
+def test_click_map_on_grey_canvas():
+    x, y = _clicks()
+    grid = click_grid(x, y, 1280, 2400)
+    img = _save("click_map_canvas.png", render_click_map(grid, None, 1280, 2400))
+    assert img.size == (1280, 2400)
+    hot = hottest_cell(grid)
+    assert abs(hot.x_px - 900) < 16 and abs(hot.y_px - 420) < 16
+    assert _is_hot(img.getpixel((int(hot.x_px), int(hot.y_px))))
+    # far from every click the canvas stays neutral grey
+    assert img.getpixel((1200, 2300)) == CANVAS_RGB
+    # the second spot is visible but cooler than the first
+    assert not _is_hot(img.getpixel((300, 1500))) and img.getpixel((300, 1500)) != CANVAS_RGB
+
+
+def test_click_map_over_backdrop_and_from_json_grid():
+    page = Image.new("RGB", (1280, 2400), "white")
+    draw = ImageDraw.Draw(page)
+    draw.rectangle((0, 0, 1280, 80), fill=(30, 40, 90))
+    draw.rectangle((820, 395, 980, 445), fill=(40, 120, 220))
+    for i in range(20):
+        draw.rectangle((120, 200 + i * 100, 1100, 230 + i * 100), fill=(215, 215, 220))
+    x, y = _clicks()
+    grid = click_grid(x, y, 1280, 2400).to_dict()
+    img = _save("click_map_backdrop.png", render_click_map(grid, page, 1280, 2400))
+    assert img.size == (1280, 2400)
+    assert _is_hot(img.getpixel((900, 420)))
+    # the backdrop shows through where nobody clicked (faded toward white)
+    # a light-grey bar (215, 215, 220) faded 35 % toward white is about (229, 229, 232)
+    assert all(abs(c - e) <= 6 for c, e in zip(img.getpixel((600, 2115)), (229, 229, 232)))
+
+
+def test_backdrop_of_another_size_is_aligned_top_left():
+    page = Image.new("RGB", (640, 500), (0, 0, 0))  # half width: scaled to 1280 x 1000
+    grid = click_grid(np.array([10]), np.array([10]), 1280, 1500)
+    img = _save("click_map_small_backdrop.png", render_click_map(grid, page, 1280, 1500))
+    assert img.size == (1280, 1500)
+    assert sum(img.getpixel((640, 900))) < 300  # faded black backdrop
+    assert img.getpixel((640, 1200)) == CANVAS_RGB  # below the backdrop: canvas
+
+
+def test_scroll_map_bands_and_marks():
+    rng = np.random.default_rng(2)
+    depths = np.clip(rng.normal(1400, 500, size=400), 700, None)
+    smap = scroll_map(depths, page_height_px=3000, step_px=10)
+    img = _save("scroll_map_canvas.png", render_scroll_map(smap, None, 1280))
+    assert img.size == (1280, 3000)
+    top, bottom = img.getpixel((600, 300)), img.getpixel((600, 2900))
+    assert top[0] > top[2] + 40      # reached by everyone: red end
+    assert bottom[2] > bottom[0] + 40  # reached by nobody: blue end
+    y50 = smap.depth_reached_by(0.5)
+    row = np.asarray(img)[y50]
+    assert (row.sum(axis=1) < 200).sum() > 300  # the dashed 50 % line is drawn across the page
+
+
+def test_scroll_map_from_dict_with_backdrop_and_height():
+    page = Image.new("RGB", (1024, 4000), (250, 250, 250))
+    smap = scroll_map(np.array([800, 1600, 2400]), page_height_px=4000).to_dict()
+    img = _save("scroll_map_backdrop.png", render_scroll_map(smap, page, 1024, 2000))
+    assert img.size == (1024, 2000)
