@@ -19,21 +19,21 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 from pathlib import Path
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlsplit
 
 from PIL import Image
 
+from ..config import get_settings
 from ..rrweb import EventType
 from ..types import Event
 
-__all__ = ["CHROMIUM_ARGS", "CHROMIUM_PATH", "MAX_HEIGHT_PX", "render_backdrop", "rrweb_umd_path"]
+__all__ = ["CHROMIUM_ARGS", "MAX_HEIGHT_PX", "render_backdrop", "rrweb_umd_path"]
 
 log = logging.getLogger(__name__)
 
-CHROMIUM_PATH = os.environ.get("REPLAYVAULT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 #: Tallest backdrop taken, px (Chromium also refuses very tall screenshots).
@@ -103,25 +103,29 @@ def render_backdrop(events: list[Event], width: int, height: int | None = None) 
     """
     pair = _snapshot_pair(events)
     umd = rrweb_umd_path()
-    if pair is None or umd is None or not Path(CHROMIUM_PATH).exists():
+    chromium = str(get_settings().chromium_path)
+    if pair is None or umd is None or not Path(chromium).exists():
         log.info("backdrop skipped: %s", "no Meta+FullSnapshot" if pair is None else
-                 "rrweb UMD build not found" if umd is None else f"no Chromium at {CHROMIUM_PATH}")
+                 "rrweb UMD build not found" if umd is None else f"no Chromium at {chromium}")
         return None
     meta = dict(pair[0], data=dict(pair[0].get("data") or {}, width=int(width)))
     args = {"events": [meta, pair[1]], "offset": max(0, pair[1]["timestamp"] - meta["timestamp"]) + 1,
             "width": int(width), "height": int(height) if height else 0, "cap": MAX_HEIGHT_PX}
     try:
-        return _screenshot(umd.read_text(encoding="utf-8"), args)
+        # Playwright's sync API refuses to run in a thread with a running asyncio loop (the
+        # server's, or another sync Playwright), so the browser always runs in its own thread.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="backdrop") as pool:
+            return pool.submit(_screenshot, umd.read_text(encoding="utf-8"), args, chromium).result(timeout=120)
     except Exception as exc:  # noqa: BLE001 - a missing backdrop must never break a heatmap
-        log.warning("backdrop failed: %s: %s", type(exc).__name__, str(exc)[:200])
+        log.warning("backdrop failed: %s", type(exc).__name__)  # message may quote page text
         return None
 
 
-def _screenshot(umd_js: str, args: dict[str, Any]) -> Image.Image | None:
+def _screenshot(umd_js: str, args: dict[str, Any], chromium: str) -> Image.Image | None:
     from playwright.sync_api import sync_playwright  # imported lazily: optional at runtime
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM_PATH, args=CHROMIUM_ARGS, headless=True)
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
         try:
             context = browser.new_context(viewport={"width": args["width"], "height": 800},
                                           java_script_enabled=True, service_workers="block")
