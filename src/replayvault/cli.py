@@ -46,12 +46,18 @@ def serve(host: Optional[str] = typer.Option(None, help="Bind address (default R
 
     from .web.app import create_app
 
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = get_settings()
     try:
         application = create_app(_runtime())
     except ReplayVaultError as exc:
         _fail(exc)
-    uvicorn.run(application, host=host or settings.host, port=port or settings.port, log_level="info")
+    # uvicorn's access log prints query strings, which carry write keys (sendBeacon's ?key=) and page
+    # URLs; the app logs method, path and status instead (replayvault.web.app).
+    uvicorn.run(application, host=host or settings.host, port=port or settings.port, log_level="info",
+                access_log=False)
 
 
 @app.command("import")

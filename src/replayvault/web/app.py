@@ -8,6 +8,8 @@ Content-Security-Policy on dashboard pages so replays cannot run scripts or reac
 
 from __future__ import annotations
 
+import logging
+import time
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -23,6 +25,7 @@ from . import api, dashboard
 
 __all__ = ["create_app", "STATIC_DIR"]
 
+access_log = logging.getLogger("replayvault.access")
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 #: CSP of dashboard pages (https://www.w3.org/TR/CSP3/): only our own scripts; replays (about:blank
@@ -64,7 +67,11 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
 
     @app.middleware("http")
     async def _security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+        started = time.perf_counter()
         response = await call_next(request)
+        # Path only: query strings may hold a write key (?key=) or page URLs.
+        access_log.info("%s %s %d %.1f ms", request.method, request.url.path, response.status_code,
+                        (time.perf_counter() - started) * 1000)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         if not request.url.path.startswith(("/api/v1/ingest", "/api/v1/consent", "/t/")):
