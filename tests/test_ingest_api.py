@@ -143,3 +143,26 @@ def test_session_listed_with_counts(client) -> None:
     detail = client.get(f"/api/v1/sessions/{sid}").json()
     assert sum(detail["maskings"].values()) == row["masked_items"]
     assert client.get("/api/v1/sessions/nope").status_code == 404
+
+
+def test_stored_chunk_tamper_and_missing_key_file_are_clear_errors(client) -> None:
+    sid = str(uuid.uuid4())
+    assert _post(client, _batch(sid, 0)).status_code == 200
+    chunk = next(client.rt.settings.chunks_dir.rglob("*.rvc"))
+    original = chunk.read_bytes()
+    tampered = bytearray(original)
+    tampered[len(tampered) // 2] ^= 0x80
+    chunk.write_bytes(bytes(tampered))
+    r = client.get(f"/api/v1/sessions/{sid}/events")
+    assert r.status_code == 500 and "AES-GCM authentication" in r.json()["error"]
+    chunk.write_bytes(original)
+    assert client.get(f"/api/v1/sessions/{sid}/events").status_code == 200
+
+    client.rt.settings.key_file.rename(client.rt.settings.key_file.with_suffix(".moved"))
+    from replayvault.runtime import Runtime
+
+    fresh = Runtime(client.rt.settings)  # a server started without the key file
+    from replayvault.errors import KeyFileError
+
+    with pytest.raises(KeyFileError, match="no key for project"):
+        session_events(fresh, sid)
