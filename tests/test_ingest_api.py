@@ -166,3 +166,9 @@ def test_stored_chunk_tamper_and_missing_key_file_are_clear_errors(client) -> No
 
     with pytest.raises(KeyFileError, match="no key for project"):
         session_events(fresh, sid)
+    # New batches are refused too (no silent new project key), and nothing is half-stored.
+    fresh_client = TestClient(create_app(fresh))
+    fresh_client.write_key, fresh_client.rt = client.write_key, fresh
+    r = _post(fresh_client, _batch(str(uuid.uuid4()), 0))
+    assert r.status_code == 500 and "no key for project" in r.json()["error"]
+    assert not fresh.settings.key_file.exists()

@@ -75,7 +75,11 @@ def accept_batch(rt: Runtime, project: Project, req: IngestRequest) -> AcceptRes
             db.flush()
         if sess.wrapped_dek is None:
             dek = new_data_key()
-            sess.wrapped_dek = rt.keys.wrap(project.id, dek)
+            # A project that already has keyed sessions must find its KEK in the key file: making a
+            # new one would silently hide a lost or wrong key file.
+            keyed = db.scalar(select(RecordingSession.id).where(
+                RecordingSession.project_id == project.id, RecordingSession.wrapped_dek.is_not(None)).limit(1))
+            sess.wrapped_dek = rt.keys.wrap(project.id, dek, create=keyed is None)
         else:
             dek = rt.keys.unwrap(project.id, sess.wrapped_dek)
 

@@ -87,9 +87,16 @@ class KeyRing:
                 self._save()
             return key
 
-    def wrap(self, project_id: str, dek: bytes) -> bytes:
-        """Wrap a data key with the project's KEK (RFC 3394 AES key wrap); 40 bytes out for a 32-byte DEK."""
-        return aes_key_wrap(self.kek(project_id, create=True), dek)
+    def wrap(self, project_id: str, dek: bytes, *, create: bool = True) -> bytes:
+        """Wrap a data key with the project's KEK (RFC 3394 AES key wrap); 40 bytes out for a 32-byte DEK.
+
+        With ``create=False`` a missing KEK is an error instead of a new key (used once a project
+        has sessions: a new KEK would hide a lost key file).
+
+        Raises:
+            KeyFileError: no KEK for the project and ``create`` is false.
+        """
+        return aes_key_wrap(self.kek(project_id, create=create), dek)
 
     def unwrap(self, project_id: str, wrapped: bytes) -> bytes:
         """Unwrap a data key made by :meth:`wrap`.
