@@ -172,3 +172,32 @@ def test_stored_chunk_tamper_and_missing_key_file_are_clear_errors(client) -> No
     r = _post(fresh_client, _batch(str(uuid.uuid4()), 0))
     assert r.status_code == 500 and "no key for project" in r.json()["error"]
     assert not fresh.settings.key_file.exists()
+
+
+HOSTILE_BODIES = [
+    ("NaN in a payload", b'{"session_id":"abcdefgh-1","seq":0,"events":[{"type":5,"timestamp":1,"data":{"tag":"x","payload":{"v":NaN}}}]}', "finite"),
+    ("Infinity timestamp", b'{"session_id":"abcdefgh-1","seq":0,"events":[{"type":5,"timestamp":Infinity,"data":{}}]}', "finite"),
+    ("1e400 timestamp", b'{"session_id":"abcdefgh-1","seq":0,"events":[{"type":5,"timestamp":1e400,"data":{}}]}', "finite"),
+    ("30-digit timestamp", b'{"session_id":"abcdefgh-1","seq":0,"events":[{"type":5,"timestamp":123456789012345678901234567890,"data":{}}]}', "2^53"),
+    ("5000-digit number", b'{"session_id":"abcdefgh-1","seq":0,"events":[{"type":5,"timestamp":1,"data":{"n":' + b"9" * 5000 + b"}}]}", "finite"),
+    ("deep nesting", b'{"session_id":"abcdefgh-1","seq":0,"events":[{"type":5,"timestamp":1,"data":{"p":' + b"[" * 50_000 + b"]" * 50_000 + b"}}]}", "nested too deeply"),
+    ("lone surrogate", b'{"session_id":"abcdefgh-1","seq":0,"events":[{"type":5,"timestamp":1,"data":{"p":"\\ud800"}}]}', "surrogate"),
+    ("Meta width NaN-like string", b'{"session_id":"abcdefgh-1","seq":0,"events":[{"type":4,"timestamp":1,"data":{"href":"https://a/","width":"wide","height":1}}]}', "width"),
+    ("childNodes not a list", b'{"session_id":"abcdefgh-1","seq":0,"events":[{"type":2,"timestamp":1,"data":{"node":{"type":0,"id":1,"childNodes":"abc"}}}]}', None),
+    ("adds with nulls", b'{"session_id":"abcdefgh-1","seq":0,"events":[{"type":3,"timestamp":1,"data":{"source":0,"adds":[null,"x",{"parentId":1,"node":{"type":2,"id":3,"tagName":"p","attributes":[1],"childNodes":[]}}],"removes":[{"id":{}}],"texts":[],"attributes":[]}}]}', None),
+]
+
+
+@pytest.mark.parametrize("name,raw,needle", HOSTILE_BODIES, ids=[h[0] for h in HOSTILE_BODIES])
+def test_hostile_bodies_never_500_and_never_poison_a_session(client, name, raw, needle) -> None:
+    sid = "abcdefgh-1"
+    good = _post(client, _batch(sid, 5))
+    assert good.status_code == 200
+    r = _post(client, None, raw=raw)
+    assert r.status_code in (200, 400), (r.status_code, r.text)
+    assert r.headers["content-type"].startswith("application/json")
+    if needle is not None:
+        assert r.status_code == 400 and needle in r.json()["error"], r.text
+    events = client.get(f"/api/v1/sessions/{sid}/events")
+    assert events.status_code == 200  # the session stays readable
+    assert client.get("/api/v1/sessions").status_code == 200

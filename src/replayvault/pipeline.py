@@ -30,9 +30,19 @@ class Batch:
     window_id: str = ""
 
 
+#: Node maps kept per session: one per browser window (page load or duplicated tab), newest last.
+MAX_WINDOWS = 4
+
+
 @dataclass(frozen=True)
 class SessionState:
-    """Per-session pipeline state carried between batches, as JSON-safe dicts (no personal data)."""
+    """Per-session pipeline state carried between batches, as JSON-safe dicts (no personal data).
+
+    ``mask`` is ``{"windows": {window_id: MaskState dict}}``: rrweb node ids are per window (a
+    full snapshot in one tab must not erase what another tab's node map knows, e.g. that node 11
+    is a textarea's text), so each window keeps its own node map (the :data:`MAX_WINDOWS` most
+    recent). ``facts`` is a :class:`~replayvault.analytics.facts.FactState` dict.
+    """
 
     mask: dict[str, Any] = field(default_factory=dict)
     facts: dict[str, Any] = field(default_factory=dict)
@@ -71,7 +81,8 @@ def process_batch(batch: Batch, state: SessionState) -> ProcessedBatch:
     Raises:
         MalformedBatch: an event cannot be processed (the message names its index, never its content).
     """
-    mask_state = MaskState.from_dict(state.mask)
+    windows: dict[str, Any] = dict(state.mask.get("windows") or {})
+    mask_state = MaskState.from_dict(windows.pop(batch.window_id, {}))
     fact_state = FactState.from_dict(state.facts)
     masked = mask_events(batch.events, mask_state)
     facts = extract_facts(masked.events, fact_state)
@@ -82,13 +93,20 @@ def process_batch(batch: Batch, state: SessionState) -> ProcessedBatch:
         payload=encode_events(masked.events),
         maskings={k: v for k, v in masked.counts.items() if v},
         facts=facts,
-        state=SessionState(mask=mask_state.to_dict(), facts=fact_state.to_dict()),
+        state=SessionState(mask={"windows": _keep_recent(windows, batch.window_id, mask_state.to_dict())},
+                           facts=fact_state.to_dict()),
         first_ts=min(stamps) if stamps else None,
         last_ts=max(stamps) if stamps else None,
         has_full_snapshot=any(e["type"] == EventType.FullSnapshot for e in masked.events),
         snapshot_url=snap_url,
         snapshot_width=snap_width,
     )
+
+
+def _keep_recent(windows: dict[str, Any], window_id: str, current: dict[str, Any]) -> dict[str, Any]:
+    """``windows`` with ``window_id`` moved to the end (newest), trimmed to :data:`MAX_WINDOWS`."""
+    windows[window_id] = current
+    return dict(list(windows.items())[-MAX_WINDOWS:])
 
 
 def _first_page_snapshot(events: list[Event]) -> tuple[str | None, int | None]:

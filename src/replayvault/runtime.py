@@ -5,6 +5,7 @@ Both the web app and the CLI build a :class:`Runtime`; nothing else opens storag
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import defaultdict
 from functools import cached_property
@@ -33,6 +34,7 @@ class Runtime:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(settings.data_dir, 0o700)  # databases and chunks inside inherit this protection
         self.sessions: sessionmaker[Session] = open_database(settings.db_url)
         self.keys = KeyRing(settings.key_file)
         self.blobs = FilesystemBlobStore(settings.chunks_dir)

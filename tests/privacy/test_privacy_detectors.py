@@ -71,6 +71,10 @@ def test_email(text, expected):
         ("4111 1111 1111 1112", []),  # Luhn-invalid
         ("0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0", []),  # CSS-like single digits
         ("4111 11111111 1111", ["4111 11111111 1111"]),
+        ("4111.1111.1111.1111", ["4111.1111.1111.1111"]),
+        ("4111  1111  1111  1111", ["4111  1111  1111  1111"]),
+        ("4111 - 1111 - 1111 - 1111", ["4111 - 1111 - 1111 - 1111"]),
+        ("price 1.234.567.890.123", []),  # Luhn-invalid dotted number
     ],
 )
 def test_card(text, expected):
@@ -90,7 +94,9 @@ def test_card(text, expected):
         ("(NL91ABNA0417164300)", ["NL91ABNA0417164300"]),
         ("DE89370400440532013001", []),  # bad check
         ("DE893704004405320130001", []),  # too long for DE
-        ("XDE89370400440532013000", []),  # inside a longer token
+        ("XDE89370400440532013000", ["DE89370400440532013000"]),  # glued to a word ("IBANDE89..."): still found
+        ("9DE89370400440532013000", []),  # inside a digit run
+        ("DE89-3704-0044-0532-0130-00", ["DE89-3704-0044-0532-0130-00"]),
         ("GB82 WEST 1234 5698 7654", []),  # too short
         ("AB12 is a code", []),
     ],
@@ -123,3 +129,24 @@ def test_overlapping_findings_count_once_mask_union():
 def test_finding_evidence_names_detector_pattern_and_validator():
     (f,) = card.find("4111111111111111")
     assert f.evidence == "card/digits/luhn:confirmed"
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "expected"),
+    [
+        ("4111\u00a01111\u00a01111\u00a01111", "card", "4111\u00a01111\u00a01111\u00a01111"),  # NBSP
+        ("4111\u202f1111\u202f1111\u202f1111", "card", "4111\u202f1111\u202f1111\u202f1111"),  # narrow NBSP
+        ("x \uff14\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11 y", "card",
+         "\uff14\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11"),  # fullwidth digits
+        ("mail \uff4a\uff41\uff4e\uff45\uff20\uff42\uff41\uff4e\uff4b\uff0e\uff43\uff4f\uff4d", "email",
+         "\uff4a\uff41\uff4e\uff45\uff20\uff42\uff41\uff4e\uff4b\uff0e\uff43\uff4f\uff4d"),  # fullwidth email
+        ("IBAN\u2011DE89\u20113704\u20110044\u20110532\u20110130\u201100", "iban",
+         "DE89\u20113704\u20110044\u20110532\u20110130\u201100"),  # non-breaking hyphens
+    ],
+)
+def test_find_all_folds_unicode_spaces_dashes_and_fullwidth(text, kind, expected):
+    from replayvault.privacy.detectors import find_all, normalize
+
+    assert len(normalize(text)) == len(text)
+    found = [f for f in find_all(text) if f.kind == kind]
+    assert [text[f.start:f.end] for f in found] == [expected]

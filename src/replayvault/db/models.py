@@ -46,6 +46,7 @@ class RecordingSession(Base):
     raw_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     stored_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     masked_items: Mapped[int] = mapped_column(Integer, default=0)
+    #: Pipeline state (node maps, page-view bookkeeping), sealed with the session's data key, base64.
     mask_state: Mapped[str] = mapped_column(Text, default="{}")
     fact_state: Mapped[str] = mapped_column(Text, default="{}")
 

@@ -7,6 +7,7 @@ A rejected batch changes nothing that was accepted before.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import logging
@@ -18,10 +19,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..db.models import Chunk, Masking, Project, RecordingSession
-from ..errors import ConsentRevoked, NotFound
+from ..errors import ConsentRevoked, MalformedBatch, NotFound
 from ..pipeline import Batch, SessionState, process_batch
 from ..runtime import Runtime
-from ..vault.codec import chunk_aad, seal
+from ..vault.codec import chunk_aad, open_chunk, seal
 from ..vault.keys import new_data_key
 from .validate import IngestRequest
 
@@ -63,8 +64,14 @@ def accept_batch(rt: Runtime, project: Project, req: IngestRequest) -> AcceptRes
         if dup is not None:
             return AcceptResult(req.session_id, req.seq, len(req.events), True, {})
 
-        state = SessionState() if sess is None else SessionState(json.loads(sess.mask_state), json.loads(sess.fact_state))
-        out = process_batch(Batch(project.id, req.session_id, req.seq, req.events, req.window_id), state)
+        dek = rt.keys.unwrap(project.id, sess.wrapped_dek) if sess is not None and sess.wrapped_dek else None
+        state = _open_state(sess, dek)
+        try:
+            out = process_batch(Batch(project.id, req.session_id, req.seq, req.events, req.window_id), state)
+        except (TypeError, AttributeError, KeyError, IndexError, ValueError, OverflowError, RecursionError) as exc:
+            # Validation checks the envelope; a deeper shape rrweb never produces lands here.
+            log.info("batch rejected: pipeline could not process an event (%s)", type(exc).__name__)
+            raise MalformedBatch("an event has a shape the pipeline cannot process (not an rrweb event structure)") from None
 
         now = _now_ms()
         if sess is None:
@@ -73,21 +80,19 @@ def accept_batch(rt: Runtime, project: Project, req: IngestRequest) -> AcceptRes
                                     event_count=0, raw_bytes=0, stored_bytes=0, masked_items=0)
             db.add(sess)
             db.flush()
-        if sess.wrapped_dek is None:
+        if dek is None:
             dek = new_data_key()
             # A project that already has keyed sessions must find its KEK in the key file: making a
             # new one would silently hide a lost or wrong key file.
             keyed = db.scalar(select(RecordingSession.id).where(
                 RecordingSession.project_id == project.id, RecordingSession.wrapped_dek.is_not(None)).limit(1))
             sess.wrapped_dek = rt.keys.wrap(project.id, dek, create=keyed is None)
-        else:
-            dek = rt.keys.unwrap(project.id, sess.wrapped_dek)
 
         blob = seal(out.payload, dek, chunk_aad(req.session_id, req.seq))
         blob_key = f"{project.id}/{req.session_id}/{req.seq:010d}-{secrets.token_hex(4)}.rvc"  # unique per attempt
         rt.blobs.put(blob_key, blob)
         try:
-            _record(db, sess, req, out, blob, blob_key, now)
+            _record(db, sess, req, out, blob, blob_key, now, dek)
             db.commit()
         except IntegrityError:
             # A concurrent request (another process) stored the same (session, seq) first.
@@ -107,7 +112,27 @@ def accept_batch(rt: Runtime, project: Project, req: IngestRequest) -> AcceptRes
     return AcceptResult(req.session_id, req.seq, len(req.events), False, out.maskings)
 
 
-def _record(db, sess: RecordingSession, req: IngestRequest, out, blob: bytes, blob_key: str, now: int) -> None:  # type: ignore[no-untyped-def]
+def _open_state(sess: RecordingSession | None, dek: bytes | None) -> SessionState:
+    """The session's pipeline state, decrypted (empty for a new session)."""
+    if sess is None or dek is None:
+        return SessionState()
+    return SessionState(_open_json(sess.mask_state, dek, sess.id, "mask"), _open_json(sess.fact_state, dek, sess.id, "facts"))
+
+
+def _seal_json(obj: dict, dek: bytes, session_id: str, name: str) -> str:
+    """Session state sealed like a chunk (it names page structure and URLs), as base64 text."""
+    raw = json.dumps(obj, separators=(",", ":")).encode()
+    return base64.b64encode(seal(raw, dek, f"{session_id}/state/{name}".encode())).decode()
+
+
+def _open_json(text: str, dek: bytes, session_id: str, name: str) -> dict:
+    if not text or text == "{}":
+        return {}
+    return json.loads(open_chunk(base64.b64decode(text), dek, f"{session_id}/state/{name}".encode()))
+
+
+def _record(db, sess: RecordingSession, req: IngestRequest, out, blob: bytes, blob_key: str, now: int,  # type: ignore[no-untyped-def]
+            dek: bytes) -> None:
     db.add(Chunk(session_id=req.session_id, seq=req.seq, blob_key=blob_key,
                  sha256=hashlib.sha256(blob).hexdigest(), event_count=len(req.events),
                  first_ts=out.first_ts, last_ts=out.last_ts, has_full_snapshot=out.has_full_snapshot,
@@ -118,8 +143,8 @@ def _record(db, sess: RecordingSession, req: IngestRequest, out, blob: bytes, bl
     sess.raw_bytes += len(out.payload)
     sess.stored_bytes += len(blob)
     sess.masked_items += sum(out.maskings.values())
-    sess.mask_state = json.dumps(out.state.mask, separators=(",", ":"))
-    sess.fact_state = json.dumps(out.state.facts, separators=(",", ":"))
+    sess.mask_state = _seal_json(out.state.mask, dek, sess.id, "mask")
+    sess.fact_state = _seal_json(out.state.facts, dek, sess.id, "facts")
     sess.updated_ms = now
     for kind, n in out.maskings.items():
         row = db.scalar(select(Masking).where(Masking.session_id == req.session_id, Masking.kind == kind))

@@ -10,9 +10,10 @@ import json
 import re
 import zlib
 from dataclasses import dataclass
+from typing import Any
 
 from ..errors import BatchTooLarge, MalformedBatch
-from ..rrweb import is_event
+from ..rrweb import EventType, is_event
 from ..types import Event
 
 __all__ = ["IngestRequest", "decode_body", "parse_ingest", "parse_consent", "SESSION_ID"]
@@ -56,15 +57,59 @@ def decode_body(raw: bytes, content_encoding: str | None, max_bytes: int) -> byt
     return data
 
 
+#: Largest integer accepted anywhere in a body: 2^53, the exact-integer limit of JavaScript numbers.
+MAX_SAFE_INT = 2**53
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError("number out of range")
+    return value
+
+
 def _object(data: bytes) -> dict:
+    """Decode a JSON object strictly: no NaN/Infinity, no overflowing numbers, no lone surrogates."""
     try:
-        doc = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
-        raise MalformedBatch(f"body is not valid JSON{where}") from None
+        doc = json.loads(data, parse_constant=_no_constant, parse_float=_finite_float)
+    except json.JSONDecodeError as exc:
+        raise MalformedBatch(f"body is not valid JSON (line {exc.lineno}, column {exc.colno})") from None
+    except UnicodeDecodeError:
+        raise MalformedBatch("body is not valid UTF-8") from None
+    except RecursionError:
+        raise MalformedBatch("body is nested too deeply") from None
+    except ValueError:  # NaN/Infinity, 1e400, integers longer than Python's digit limit
+        raise MalformedBatch("body holds a number that is not a finite JSON number (NaN, Infinity or out of range)") from None
     if not isinstance(doc, dict):
         raise MalformedBatch("body must be a JSON object")
+    if _SURROGATE_ESCAPE.search(data):
+        try:
+            json.dumps(doc, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise MalformedBatch("body holds a lone UTF-16 surrogate (\\uD800-\\uDFFF) that is not valid Unicode") from None
     return doc
+
+
+def _check_event(i: int, ev: Any) -> None:
+    if not is_event(ev):
+        raise MalformedBatch(f"events[{i}] is not an rrweb event (needs int 'type' 0-6 and numeric 'timestamp')")
+    if not 0 <= ev["timestamp"] < MAX_SAFE_INT:
+        raise MalformedBatch(f"events[{i}].timestamp must be milliseconds between 0 and 2^53")
+    data = ev.get("data", {})
+    if not isinstance(data, dict):
+        raise MalformedBatch(f"events[{i}].data must be an object")
+    if ev["type"] == EventType.Meta:
+        if not isinstance(data.get("href", ""), str):
+            raise MalformedBatch(f"events[{i}].data.href must be a string")
+        for dim in ("width", "height"):
+            v = data.get(dim, 0)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < 100_000:
+                raise MalformedBatch(f"events[{i}].data.{dim} must be a number of px between 0 and 100000")
 
 
 def _session_id(doc: dict) -> str:
@@ -97,10 +142,7 @@ def parse_ingest(data: bytes, max_events: int) -> IngestRequest:
     if not events:
         raise MalformedBatch("'events' is empty")
     for i, ev in enumerate(events):
-        if not is_event(ev):
-            raise MalformedBatch(f"events[{i}] is not an rrweb event (needs int 'type' 0-6 and numeric 'timestamp')")
-        if not isinstance(ev.get("data", {}), dict):
-            raise MalformedBatch(f"events[{i}].data must be an object")
+        _check_event(i, ev)
     return IngestRequest(session_id=sid, seq=seq, events=events, window_id=window_id)
 
 

@@ -262,6 +262,8 @@ class _Masker:
 
     def text_node(self, node: dict[str, Any], nid: int | None, pid: int | None, ctx: int) -> None:
         value = node.get("textContent")
+        if value is not None and not isinstance(value, str):
+            node["textContent"] = value = ""  # not an rrweb shape: drop what cannot be checked
         if node.get("isStyle"):
             ctx &= ~Flag.MASKED  # like rrweb: rr-mask never masks CSS text (detectors still run)
         flags = ctx
@@ -302,6 +304,12 @@ class _Masker:
                 if value is not None:
                     self.count("srcdoc", nid, where + lname)
                 continue
+            if isinstance(value, dict):  # rrweb 2 style diff: {"style": {"prop": "value" | ["value", "important"] | false}}
+                self.payload(value)
+                continue
+            if not isinstance(value, (str, type(None), bool, int, float)):
+                del attrs[name]  # no rrweb attribute value has this shape
+                continue
             if not isinstance(value, str) or not value:
                 continue
             if lname in sanitize.JAVASCRIPT_URL_ATTRIBUTES and sanitize.is_javascript_url(value):
@@ -312,6 +320,8 @@ class _Masker:
                     info.flags |= Flag.MASKED  # the browser masked it: keep masking it
             elif lname == "value" and (kind := _value_kind(info)) is not None:
                 attrs[name] = self.form_value(value, kind, info, nid, where + lname)
+            elif lname == "label" and info is not None and info.flags & Flag.OPTION:
+                attrs[name] = self.form_value(value, "input_value", info, nid, where + lname)  # shown instead of the text
             elif lname in URL_ATTRIBUTES:
                 attrs[name] = self.url(value, nid, where + lname)
             elif lname in SRCSET_ATTRIBUTES:
@@ -325,7 +335,10 @@ class _Masker:
     # -- incremental snapshots ---------------------------------------------------------
     def input(self, data: dict[str, Any]) -> None:
         text = data.get("text")
-        if not isinstance(text, str) or not text:
+        if text is not None and not isinstance(text, str):
+            data["text"] = ""  # rrweb sends a string; anything else cannot be checked, so it is dropped
+            return
+        if not text:
             return
         nid = _int_id(data.get("id"))
         info = self.state.get(nid)
@@ -397,6 +410,8 @@ class _Masker:
         if info is not None and info.has(Flag.GONE):
             return False
         value = entry.get("value")
+        if value is not None and not isinstance(value, str):
+            entry["value"] = value = ""  # not an rrweb shape: drop what cannot be checked
         if isinstance(value, str) and value:
             flags = info.flags if info is not None else 0
             if is_masked(value.strip()) and info is not None:

@@ -1,4 +1,4 @@
-"""URL scrubbing: query-string values become ``*`` of the same length, keys stay.
+"""URL scrubbing: query-string values (and passwords in ``user:password@``) become ``*`` of the same length, keys stay.
 
 ``https://bank.example/cb?email=jane%40x.com&step=2#top`` ->
 ``https://bank.example/cb?email=*************&step=*#top``
@@ -29,6 +29,9 @@ def _scrub_query(query: str) -> tuple[str, int]:
             if not is_masked(value):
                 count += 1
             parts[i] = f"{key}={mask_all(value)}"
+        elif not eq and key and not is_masked(key):
+            count += 1  # a bare value (``?jane@x.com``, ``?token``): no key to keep, mask it all
+            parts[i] = mask_all(key)
     return "&".join(parts), count
 
 
@@ -38,8 +41,9 @@ def scrub_url(url: str) -> tuple[str, int]:
     Values that are already all ``*`` are kept and not counted. Keys, scheme, host, path and
     plain anchors are kept, so the URL keeps its length and shape.
     """
+    url, userinfo = _scrub_userinfo(url)
     if "?" not in url and "=" not in url:
-        return url, 0
+        return url, userinfo
     base, hashmark, fragment = url.partition("#")
     path, qmark, query = base.partition("?")
     count = 0
@@ -53,7 +57,21 @@ def scrub_url(url: str) -> tuple[str, int]:
         else:
             fragment, n = _scrub_query(fragment)
         count += n
-    return f"{path}{qmark}{query}{hashmark}{fragment}", count
+    return f"{path}{qmark}{query}{hashmark}{fragment}", count + userinfo
+
+
+def _scrub_userinfo(url: str) -> tuple[str, int]:
+    """Mask the password of ``scheme://user:password@host`` (RFC 3986 section 3.2.1 deprecates it)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url, 0
+    authority_end = min((i for i in (rest.find("/"), rest.find("?"), rest.find("#")) if i >= 0), default=len(rest))
+    authority = rest[:authority_end]
+    info, at, host = authority.rpartition("@")
+    user, colon, password = info.partition(":")
+    if not at or not colon or not password or is_masked(password):
+        return url, 0
+    return f"{scheme}://{user}:{mask_all(password)}@{host}{rest[authority_end:]}", 1
 
 
 def scrub_srcset(value: str) -> tuple[str, int]:

@@ -39,7 +39,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 #: Tallest backdrop taken, px (Chromium also refuses very tall screenshots).
 MAX_HEIGHT_PX = 10_000
 TIMEOUT_MS = 30_000
-_LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 _PAGE = '<!doctype html><html><head><meta charset="utf-8"></head><body style="margin:0;background:#fff"><div id="root"></div></body></html>'
 
 _REPLAY_JS = """
@@ -88,9 +87,9 @@ def _snapshot_pair(events: list[Event]) -> list[Event] | None:
 
 
 def _block_remote(route: Any) -> None:
-    url = route.request.url
-    parts = urlsplit(url)
-    if parts.scheme in ("data", "blob", "about") or (parts.hostname or "") in _LOOPBACK:
+    """Allow only inline resources: a recording must not make the renderer fetch anything, not even
+    from loopback (a crafted snapshot could otherwise send GET requests to local services)."""
+    if urlsplit(route.request.url).scheme in ("data", "blob", "about"):
         route.continue_()
     else:
         route.abort()

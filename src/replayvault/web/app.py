@@ -44,7 +44,8 @@ def _error(status: int, message: str) -> JSONResponse:
 def create_app(runtime: Runtime | None = None) -> FastAPI:
     """Build the ASGI app on ``runtime`` (default: a :class:`Runtime` from the environment's settings)."""
     rt = runtime or Runtime(get_settings())
-    app = FastAPI(title="replayvault", version="0.1.0", docs_url="/api/docs", redoc_url=None)
+    # No Swagger UI: it loads scripts from a CDN, which the dashboard CSP (rightly) forbids.
+    app = FastAPI(title="replayvault", version="0.1.0", docs_url=None, redoc_url=None)
     app.state.rt = rt
 
     @app.exception_handler(ReplayVaultError)

@@ -56,9 +56,27 @@ def select(names: Iterable[str]) -> tuple[Detector, ...]:
     return tuple(d for d in DETECTORS if d.name in wanted)
 
 
+def _fold_table() -> dict[int, str]:
+    table = {cp: " " for cp in (0x00A0, 0x1680, *range(0x2000, 0x200B), 0x202F, 0x205F, 0x3000)}
+    table.update({cp: "-" for cp in (*range(0x2010, 0x2016), 0x2212, 0xFE63, 0xFF0D)})
+    table.update({0xFF01 + i: chr(0x21 + i) for i in range(94)})  # fullwidth ASCII (０-９, Ａ-Ｚ, ＠, ...)
+    return table
+
+
+#: One-to-one character folding applied before detection: Unicode spaces -> " ", dashes -> "-",
+#: fullwidth forms -> ASCII. Each character maps to exactly one, so spans stay valid offsets.
+FOLD = _fold_table()
+
+
+def normalize(text: str) -> str:
+    """``text`` with :data:`FOLD` applied (same length, same offsets)."""
+    return text.translate(FOLD)
+
+
 def find_all(text: str, detectors: Sequence[Detector] = DETECTORS) -> list[Finding]:
-    """Run every detector on ``text``; return all findings sorted by start (may overlap)."""
+    """Run every detector on ``text`` (after :func:`normalize`); return all findings sorted by start (may overlap)."""
     out: list[Finding] = []
+    text = normalize(text)
     for det in detectors:
         out.extend(det.find(text))
     out.sort(key=lambda f: (f.start, -(f.end - f.start)))

@@ -1,6 +1,7 @@
-"""Payment card number detector: 13-19 digits, optional single spaces or dashes, Luhn-checked.
+"""Payment card number detector: 13-19 digits, optional separators, Luhn-checked.
 
-A candidate is a run of digit groups separated by single spaces or dashes. A card is a
+A candidate is a run of digit groups separated by up to three spaces, dots or dashes (``4111 1111``,
+``4111.1111``, ``4111 - 1111``; Unicode spaces and dashes are folded before detection). A card is a
 contiguous sequence of whole groups (never part of a group, so never part of a longer digit
 run) with 13-19 digits, a known issuer first digit (2-6) and a valid Luhn checksum. 13-digit
 numbers must start with 4 (old Visa), which keeps millisecond timestamps (1xxxxxxxxxxxx) out.
@@ -25,7 +26,7 @@ MIN_GROUP = 2
 PATTERNS = {
     # A run of digits with single space/dash separators holding 13+ digits; shorter runs
     # are rejected inside the regex engine and never reach Python code.
-    "digits": re.compile(r"(?<!\d)\d(?:[ \-]?\d){12,}(?!\d)"),
+    "digits": re.compile(r"(?<!\d)\d(?:[ .\-]{0,3}\d){12,}(?!\d)"),
 }
 _GROUP = re.compile(r"\d+")
 

@@ -34,7 +34,7 @@ MIN_LEN, MAX_LEN = 15, 34
 
 PATTERNS = {
     # Country code + check digits at a token start; the rest is read by _collect.
-    "spaced": re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}[0-9]{2}(?=[ ]?[A-Za-z0-9])"),
+    "spaced": re.compile(r"(?<![0-9])[A-Za-z]{2}[0-9]{2}(?=[ \-]?[A-Za-z0-9])"),
 }
 _COMPACT_TAIL = re.compile(r"[A-Za-z0-9]*")
 
@@ -48,10 +48,10 @@ def mod97_ok(iban: str) -> bool:
 
 
 def _collect(text: str, pos: int, want: int) -> int | None:
-    """Read ``want`` alphanumerics from ``pos``, allowing one space before each; return the end."""
+    """Read ``want`` alphanumerics from ``pos``, allowing one space or dash before each; return the end."""
     n, i, size = 0, pos, len(text)
     while n < want:
-        if i < size and text[i] == " ":
+        if i < size and text[i] in " -":
             i += 1
         if i < size and text[i].isascii() and text[i].isalnum():
             n += 1
@@ -72,7 +72,7 @@ def _match_at(text: str, start: int) -> int | None:
         end = _collect(text, start + 4, length - 4)
         if end is None or not _at_boundary(text, end):
             return None
-        return end if mod97_ok(text[start:end].replace(" ", "")) else None
+        return end if mod97_ok(text[start:end].replace(" ", "").replace("-", "")) else None
     tail = _COMPACT_TAIL.match(text, start + 4)
     end = tail.end() if tail else start + 4
     if not MIN_LEN <= end - start <= MAX_LEN or not _at_boundary(text, end):
