@@ -27,6 +27,7 @@ SECRETS = {
     "password1": "Tr0ub4dor&3-nwb",
     "password2": "correct-horse-battery-staple",
     "phone": "+44 20 7946 0958",
+    "payee echoed on the confirmation": "Jonas Weber",
 }
 JOURNEY_NAMES = ("transfer_iban", "add_card", "kyc")
 

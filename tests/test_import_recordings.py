@@ -80,3 +80,13 @@ def test_snapshot_data_by_window_id_shape(tmp_path) -> None:
     assert res.stdout.count("-") >= 8 and ", " in res.stdout  # two session ids, one per window
     rows = [json.loads(l) for l in CliRunner().invoke(app, ["sessions", "--json"], env=env).stdout.splitlines()]
     assert len(rows) == 2
+
+
+def test_import_into_another_project_names_the_first_one(tmp_path) -> None:
+    need_shared()
+    env = {"REPLAYVAULT_HOME": str(tmp_path / "h")}
+    path = str(RECORDINGS / "with-pageviews.json")
+    assert CliRunner().invoke(app, ["import", "--project", "alpha", path], env=env).exit_code == 0
+    res = CliRunner().invoke(app, ["import", "--project", "beta", path], env=env)
+    assert res.exit_code == 2
+    assert "already imported into project 'alpha'" in res.output and "--project alpha" in res.output

@@ -12,12 +12,12 @@
     var state = rv() ? rv().consent.state() : 'pending';
     banner.hidden = state !== 'pending';
     document.getElementById('consent-accept').addEventListener('click', function () {
+      banner.hidden = true; // first, so the first full snapshot does not show the banner
       if (rv()) rv().consent.grant();
-      banner.hidden = true;
     });
     document.getElementById('consent-decline').addEventListener('click', function () {
-      if (rv()) rv().consent.revoke();
       banner.hidden = true;
+      if (rv()) rv().consent.revoke();
     });
   }
 

@@ -107,11 +107,13 @@ def sessions(as_json: bool = typer.Option(False, "--json", help="One JSON object
             d = s.as_dict()
             sys.stdout.write(json.dumps({k: d[k] for k in ("id", "start", "duration_ms", "page_views", "clicks", "masked_items")}) + "\n")
         return
-    table = Table("id", "start (UTC)", "duration", "pages", "clicks", "masked")
+    table = Table("start (UTC)", "duration", "pages", "clicks", "masked", "device")
+    table.add_column("id", no_wrap=True, overflow="fold", min_width=36)
     from .web.dashboard import _duration, _when
 
     for s in rows:
-        table.add_row(s.id, _when(s.start), _duration(s.duration_ms), str(s.page_views), str(s.clicks), str(s.masked_items))
+        table.add_row(_when(s.start), _duration(s.duration_ms), str(s.page_views), str(s.clicks),
+                      str(s.masked_items), s.device_class or "-", s.id)
     out.print(table)
 
 

@@ -58,13 +58,17 @@ def run_demo(rt: Runtime, *, serve_after: bool = True, limit: int = 0, import_sh
     project = ensure_project(rt, DEMO_PROJECT, "Demo bank", [bank_url], rotate=True)
     api = start_server(create_app(rt), host, api_port)
     bank = start_server(make_bank_app(api_url, project.write_key), host, bank_port)  # type: ignore[attr-defined]
-    console.print(f"collector + dashboard on [bold]{api_url}[/], demo bank on [bold]{bank_url}[/]")
+    console.print(f"collector + dashboard: [bold]{api_url}[/]", soft_wrap=True)
+    console.print(f"demo bank:            [bold]{bank_url}/login.html[/]", soft_wrap=True)
 
     if import_shared and SHARED_RECORDINGS.is_dir():
         posthog = ensure_project(rt, "posthog-2020", "posthog.com recordings (2020)", [])
-        for path in sorted(SHARED_RECORDINGS.glob("*.json")):
-            res = import_file(rt, posthog, path)
-            console.print(f"imported {path.name}: {res.events} events")
+        files = sorted(SHARED_RECORDINGS.glob("*.json"))
+        with console.status("importing the real posthog.com recordings (project posthog-2020)…"):
+            for path in files:
+                res = import_file(rt, posthog, path)
+                note = " (already imported)" if res.duplicates == res.batches else ""
+                console.print(f"  imported {path.name}: {res.events} events{note}")
 
     chosen = JOURNEYS[:limit] if limit else JOURNEYS
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -72,7 +76,11 @@ def run_demo(rt: Runtime, *, serve_after: bool = True, limit: int = 0, import_sh
         task = progress.add_task("recording visitor journeys in headless Chromium", total=len(chosen))
         results = run_journeys(bank_url, chosen, progress=lambda *_: progress.advance(task))
     for r in results:
-        console.print(f"  {r['name']}: session {str(r.get('session_id'))[:8]} ({len(r.get('pages', []))} pages)")
+        pages = len(r.get("pages", []))
+        if r.get("session_id"):
+            console.print(f"  {r['name']}: session {r['session_id'][:8]}, {pages} pages recorded")
+        else:
+            console.print(f"  {r['name']}: consent declined, nothing recorded ({pages} pages browsed)")
     console.print(f"\n[bold green]Dashboard:[/] {api_url}/   [bold]Demo bank:[/] {bank_url}/login.html")
     if serve_after:
         console.print("Browse the demo bank and accept the banner to see your own session appear. Ctrl-C stops.")

@@ -24,7 +24,7 @@ from .render.backdrop import render_backdrop
 from .render.heatmap import render_click_map, render_scroll_map
 from .runtime import Runtime
 
-__all__ = ["Heatmap", "heatmap", "heatmap_png", "heatmap_json"]
+__all__ = ["Heatmap", "dominant_viewport", "heatmap", "heatmap_png", "heatmap_json"]
 
 DEFAULT_WIDTH_PX = 1280
 MAX_HEIGHT_PX = 10_000
@@ -71,9 +71,19 @@ def _backdrop(rt: Runtime, url: str, viewport: str | None, project: str | None) 
     return image
 
 
+def dominant_viewport(rt: Runtime, url: str, project: str | None = None) -> str | None:
+    """The viewport class with the most page views of ``url`` (desktop wins ties), or None without any."""
+    counts = rt.analytics.viewport_counts(url, project)
+    best = max(("desktop", "tablet", "mobile"), key=lambda c: counts[c])
+    return best if counts[best] else None
+
+
 def heatmap(rt: Runtime, *, url: str, kind: str = "click", viewport: str | None = None,
             project: str | None = None, backdrop: bool = True) -> Heatmap:
-    """Compute the click or scroll map of ``url`` (optionally for one viewport class).
+    """Compute the click or scroll map of ``url`` for one viewport class.
+
+    Coordinates are page px of that class's layout, so classes are never mixed: without
+    ``viewport`` the class with the most page views of ``url`` is used (``Heatmap.viewport`` says which).
 
     Raises:
         NotFound: no page view of ``url`` was recorded (for that viewport class).
@@ -81,6 +91,10 @@ def heatmap(rt: Runtime, *, url: str, kind: str = "click", viewport: str | None 
     """
     if kind not in ("click", "scroll"):
         raise ValueError("kind must be 'click' or 'scroll'")
+    if viewport is None:
+        viewport = dominant_viewport(rt, url, project)
+        if viewport is None:
+            raise NotFound("no page views recorded for this URL")
     store = rt.analytics
     image = _backdrop(rt, url, viewport, project) if backdrop else None
     if kind == "click":
@@ -90,7 +104,7 @@ def heatmap(rt: Runtime, *, url: str, kind: str = "click", viewport: str | None 
         px, py = px[ok].astype(np.int64), py[ok].astype(np.int64)
         depths = store.scroll_depths(url, viewport, project)
         if px.size == 0 and depths["max_depth_px"].size == 0:
-            raise NotFound("no page views recorded for this URL")
+            raise NotFound(f"no {viewport} page views recorded for this URL")
         width = image.width if image else _median(clicks["viewport_w"], DEFAULT_WIDTH_PX)
         tallest = max(int(py.max()) + 1 if py.size else 0, int(depths["max_depth_px"].max(initial=0)))
         height = image.height if image else min(max(tallest, _median(clicks["viewport_h"], 800)), MAX_HEIGHT_PX)
@@ -98,7 +112,7 @@ def heatmap(rt: Runtime, *, url: str, kind: str = "click", viewport: str | None 
     else:
         depths = store.scroll_depths(url, viewport, project)
         if depths["max_depth_px"].size == 0:
-            raise NotFound("no page views recorded for this URL")
+            raise NotFound(f"no {viewport} page views recorded for this URL")
         known = depths["page_height_px"][np.isfinite(depths["page_height_px"])]
         page_h = float(np.median(known)) if known.size else None
         data = scroll_map(depths["max_depth_px"], page_h)

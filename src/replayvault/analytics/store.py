@@ -243,6 +243,19 @@ class AnalyticsStore:
         )
         return self._dicts(sql, {"p": project_id} if project_id else {})
 
+    def viewport_counts(self, url: str, project_id: str | None = None) -> dict[str, int]:
+        """Page views of ``url`` per viewport class: ``{"desktop": n, "tablet": n, "mobile": n}`` (zeros included)."""
+        sql = "SELECT device_class, count(*) FROM page_views WHERE url = ?"
+        params: list[Any] = [strip_url(url)]
+        if project_id:
+            sql += " AND project_id = ?"
+            params.append(project_id)
+        with self._connect() as con:
+            rows = con.execute(sql + " GROUP BY device_class", params).fetchall()
+        counts = dict.fromkeys(_VIEWPORT_CLASSES, 0)
+        counts.update({cls: int(n) for cls, n in rows if cls in counts})
+        return counts
+
     def clicks(self, url: str, viewport_class: str | None = None,
                project_id: str | None = None) -> dict[str, np.ndarray]:
         """Clicks on ``url`` as numpy arrays (one per column; px, ms; NaN where unknown).

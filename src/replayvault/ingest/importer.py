@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..db.models import Project
+from ..db.models import Project, RecordingSession
 from ..rrweb import parse_recording
-from ..errors import UnsupportedFormat
+from ..errors import InvalidInput, UnsupportedFormat
 from ..runtime import Runtime
 from ..types import Event
 from .service import accept_batch
@@ -60,6 +60,7 @@ def import_file(rt: Runtime, project: Project, path: Path, *, batch_events: int 
 
     Raises:
         UnsupportedFormat: not JSON or not a supported recording shape.
+        InvalidInput: the file was already imported into another project.
         OSError: the file cannot be read.
     """
     raw = Path(path).read_bytes()
@@ -73,6 +74,11 @@ def import_file(rt: Runtime, project: Project, path: Path, *, batch_events: int 
     sids, total, batches, dups = [], 0, 0, 0
     for window_id, events in windows.items():
         sid = str(uuid.uuid5(_NAMESPACE, f"{digest}/{window_id}"))
+        with rt.sessions() as db:
+            existing = db.get(RecordingSession, sid)
+        if existing is not None and existing.project_id != project.id:
+            raise InvalidInput(f"{Path(path).name} was already imported into project {existing.project_id!r}; "
+                               f"use --project {existing.project_id}")
         sids.append(sid)
         for seq, part in enumerate(split_batches(events, limit_events, rt.settings.max_batch_bytes - 1024)):
             wid = "".join(c for c in window_id if c.isalnum() or c in "-_")[:64]

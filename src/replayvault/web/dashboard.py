@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from ..heatmaps import dominant_viewport
 from ..recordings import get_session, list_sessions
 
 __all__ = ["router"]
@@ -37,6 +38,7 @@ def _duration(ms: int) -> str:
 templates.env.filters["when"] = _when
 templates.env.filters["duration"] = _duration
 templates.env.filters["urlq"] = lambda s: quote(str(s), safe="")
+templates.env.filters["plural"] = lambda n, word: f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -58,10 +60,12 @@ def session_page(request: Request, session_id: str) -> HTMLResponse:
 def heatmaps_page(request: Request, url: str | None = None, kind: str = "click",
                   viewport: str | None = None) -> HTMLResponse:
     """Pages with their page views; with ``url``, that page's click or scroll map."""
-    pages = request.app.state.rt.analytics.pages(None)
+    rt = request.app.state.rt
+    pages = rt.analytics.pages(None)
     if kind not in ("click", "scroll"):
         kind = "click"
+    counts = rt.analytics.viewport_counts(url) if url else {}
     if viewport not in ("desktop", "tablet", "mobile"):
-        viewport = None
+        viewport = dominant_viewport(rt, url) if url else None
     return templates.TemplateResponse(request, "heatmaps.html", {
-        "pages": pages, "url": url, "kind": kind, "viewport": viewport, "nav": "heatmaps"})
+        "pages": pages, "url": url, "kind": kind, "viewport": viewport, "counts": counts, "nav": "heatmaps"})
