@@ -77,7 +77,7 @@ def import_file(rt: Runtime, project: Project, path: Path, *, batch_events: int 
         with rt.sessions() as db:
             existing = db.get(RecordingSession, sid)
         if existing is not None and existing.project_id != project.id:
-            raise InvalidInput(f"{Path(path).name} was already imported into project {existing.project_id!r}; "
+            raise InvalidInput(f"already imported into project {existing.project_id!r}; "
                                f"use --project {existing.project_id}")
         sids.append(sid)
         for seq, part in enumerate(split_batches(events, limit_events, rt.settings.max_batch_bytes - 1024)):
