@@ -13,6 +13,7 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .config import get_settings
@@ -31,7 +32,7 @@ def _runtime():  # type: ignore[no-untyped-def]
 
 
 def _fail(exc: Exception) -> None:
-    err.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
     raise typer.Exit(code=2)
 
 
@@ -81,7 +82,7 @@ def import_(files: list[Path] = typer.Argument(..., exists=True, dir_okay=False,
             try:
                 res = import_file(rt, proj, path, progress=lambda n, t=task: progress.advance(t, n))
             except ReplayVaultError as exc:
-                err.print(f"[red]{path.name}: {exc}[/]", soft_wrap=True)
+                err.print(f"[red]{escape(path.name)}: {escape(str(exc))}[/]", soft_wrap=True)
                 failures += 1
                 continue
             note = " (already imported)" if res.duplicates == res.batches else ""
