@@ -8,8 +8,13 @@
 
 import { record } from 'rrweb';
 
-// Never serialized: hidden inputs often carry tokens, account or card ids.
+// Hidden inputs often carry tokens, account or card ids: values masked, events ignored.
 const HIDDEN = 'input[type=hidden]';
+const MASK_ALL_INPUTS = {
+  color: true, date: true, 'datetime-local': true, email: true, month: true, number: true, range: true,
+  search: true, tel: true, text: true, time: true, url: true, week: true, textarea: true, select: true,
+  password: true, hidden: true,
+};
 
 function safeCustom(tag, payload) {
   try {
@@ -71,11 +76,13 @@ export function startRecording(opt, emit) {
       if (event.type === 2) setTimeout(pageSize, 0);
     },
     recordAfter: 'DOMContentLoaded', // 'load' may never fire if a resource hangs
-    maskAllInputs: true, // every input value becomes '*' before it leaves the browser
-    maskInputOptions: { password: true },
+    // Every input value becomes '*' before it leaves the browser. This is rrweb's maskAllInputs
+    // list plus `hidden`: with maskAllInputs: true rrweb ignores maskInputOptions, so the list is
+    // given in full. Hidden inputs are masked, not blocked: a blocked element replays as a grey box.
+    maskAllInputs: false,
+    maskInputOptions: MASK_ALL_INPUTS,
     maskTextClass: opt.maskTextClass,
     blockClass: opt.blockClass,
-    blockSelector: HIDDEN,
     ignoreSelector: HIDDEN,
     slimDOMOptions: 'all', // drop scripts, comments and head meta noise
     // Same-origin stylesheets are inlined from the CSSOM (so replays need not
