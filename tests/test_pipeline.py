@@ -31,7 +31,7 @@ def test_process_batch_is_pure() -> None:
     out = process_batch(Batch("p", "s", 0, events), state)
     assert events == frozen and state == SessionState()
     json.dumps(out.state.mask), json.dumps(out.state.facts)  # JSON-safe
-    assert out.snapshot_url == "https://bank.example/form" and out.snapshot_width == 1280
+    assert out.page_snapshots == (("https://bank.example/form", 1280, TS + 1),)
 
 
 def test_a_second_tab_full_snapshot_does_not_unmask_the_first_tab() -> None:
@@ -60,3 +60,13 @@ def test_attack_shapes_are_masked_or_dropped() -> None:
     for secret in ("Jane Doe personal", "4111 1111 1111 1111", "4111\\u00a01111", "4111\u00a01111",
                    "jane.doe@example.com", "DE89370400440532013000"):
         assert secret not in out, secret
+
+
+def test_page_snapshots_every_pair_and_across_batches() -> None:
+    first = _snapshot(TS, [])[:1]  # Meta alone at the end of a batch
+    a = process_batch(Batch("p", "s", 0, first), SessionState())
+    assert a.page_snapshots == () and a.state.page == {"href": "https://bank.example/form", "width": 1280}
+    rest = _snapshot(TS, [])[1:] + [dict(_snapshot(TS + 50, [])[0], data={"href": "https://bank.example/b?x=1", "width": 390, "height": 800}),
+                                     _snapshot(TS + 50, [])[1]]
+    b = process_batch(Batch("p", "s", 1, rest), a.state)
+    assert b.page_snapshots == (("https://bank.example/form", 1280, TS + 1), ("https://bank.example/b", 390, TS + 51))

@@ -56,9 +56,9 @@ def _backdrop(rt: Runtime, url: str, viewport: str | None, project: str | None) 
     found = snapshot_for_url(rt, url, viewport_class=viewport, project_id=project)
     if found is None:
         return None
-    chunk_id, events = found
+    snapshot_id, events = found
     width = int(events[0]["data"].get("width") or DEFAULT_WIDTH_PX)
-    key = (chunk_id, width)
+    key = (snapshot_id, width)
     with _BACKDROPS_LOCK:
         if key in _BACKDROPS:
             _BACKDROPS.move_to_end(key)

@@ -41,11 +41,13 @@ class SessionState:
     ``mask`` is ``{"windows": {window_id: MaskState dict}}``: rrweb node ids are per window (a
     full snapshot in one tab must not erase what another tab's node map knows, e.g. that node 11
     is a textarea's text), so each window keeps its own node map (the :data:`MAX_WINDOWS` most
-    recent). ``facts`` is a :class:`~replayvault.analytics.facts.FactState` dict.
+    recent). ``facts`` is a :class:`~replayvault.analytics.facts.FactState` dict; ``page`` the latest
+    Meta event's page (``{"href", "width"}``), for a FullSnapshot that arrives in the next batch.
     """
 
     mask: dict[str, Any] = field(default_factory=dict)
     facts: dict[str, Any] = field(default_factory=dict)
+    page: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -64,8 +66,8 @@ class ProcessedBatch:
     first_ts: int | None
     last_ts: int | None
     has_full_snapshot: bool
-    snapshot_url: str | None = None
-    snapshot_width: int | None = None
+    #: One ``(url, width px, timestamp ms)`` per FullSnapshot with a known page (Meta before it).
+    page_snapshots: tuple[tuple[str, int | None, int], ...] = ()
 
 
 def encode_events(events: list[Event]) -> bytes:
@@ -87,19 +89,18 @@ def process_batch(batch: Batch, state: SessionState) -> ProcessedBatch:
     masked = mask_events(batch.events, mask_state)
     facts = extract_facts(masked.events, fact_state)
     stamps = [int(e["timestamp"]) for e in masked.events]
-    snap_url, snap_width = _first_page_snapshot(masked.events)
+    pages, last_meta = _page_snapshots(masked.events, state.page)
     return ProcessedBatch(
         events=masked.events,
         payload=encode_events(masked.events),
         maskings={k: v for k, v in masked.counts.items() if v},
         facts=facts,
         state=SessionState(mask={"windows": _keep_recent(windows, batch.window_id, mask_state.to_dict())},
-                           facts=fact_state.to_dict()),
+                           facts=fact_state.to_dict(), page=last_meta),
         first_ts=min(stamps) if stamps else None,
         last_ts=max(stamps) if stamps else None,
         has_full_snapshot=any(e["type"] == EventType.FullSnapshot for e in masked.events),
-        snapshot_url=snap_url,
-        snapshot_width=snap_width,
+        page_snapshots=pages,
     )
 
 
@@ -109,15 +110,16 @@ def _keep_recent(windows: dict[str, Any], window_id: str, current: dict[str, Any
     return dict(list(windows.items())[-MAX_WINDOWS:])
 
 
-def _first_page_snapshot(events: list[Event]) -> tuple[str | None, int | None]:
-    """URL (no query/fragment) and width (px) of the Meta event just before the first FullSnapshot."""
-    meta: Event | None = None
+def _page_snapshots(events: list[Event], last_meta: dict[str, Any]) -> tuple[tuple[tuple[str, int | None, int], ...], dict[str, Any]]:
+    """Each FullSnapshot's page (URL without query/fragment, width px, ts ms), from the latest Meta event
+    (which may have come in an earlier batch: ``last_meta``); returns them and the new latest Meta."""
+    meta = dict(last_meta)
+    out: list[tuple[str, int | None, int]] = []
     for ev in events:
-        if ev["type"] == EventType.Meta:
-            meta = ev
-        elif ev["type"] == EventType.FullSnapshot and meta is not None:
-            href = meta.get("data", {}).get("href")
-            width = meta.get("data", {}).get("width")
-            if isinstance(href, str):
-                return strip_url(href), int(width) if isinstance(width, (int, float)) else None
-    return None, None
+        data = ev.get("data") or {}
+        if ev["type"] == EventType.Meta and isinstance(data.get("href"), str):
+            width = data.get("width")
+            meta = {"href": strip_url(data["href"]), "width": int(width) if isinstance(width, (int, float)) else None}
+        elif ev["type"] == EventType.FullSnapshot and meta.get("href"):
+            out.append((meta["href"], meta.get("width"), int(ev["timestamp"])))
+    return tuple(out), meta

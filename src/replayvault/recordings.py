@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 
 from sqlalchemy import select
 
-from .db.models import Chunk, Masking, RecordingSession
+from .db.models import Chunk, Masking, PageSnapshot, RecordingSession
 from .analytics.facts import device_class, strip_url
 from .errors import NotFound
 from .rrweb import EventType
@@ -109,29 +109,32 @@ def snapshot_for_url(rt: Runtime, url: str, *, viewport_class: str | None = None
                      project_id: str | None = None) -> tuple[int, list[Event]] | None:
     """The latest recorded Meta + FullSnapshot pair of ``url`` (query and fragment ignored), or None.
 
-    Returns ``(chunk id, [meta, full_snapshot])``: the page as the masked recording shows it, used as
-    the heatmap backdrop. With ``viewport_class`` only snapshots taken at that width class count.
-    Only one chunk is decrypted.
+    Returns ``(page snapshot id, [meta, full_snapshot])``: the page as the masked recording shows
+    it, used as the heatmap backdrop. With ``viewport_class`` only snapshots taken at that width
+    class count. Only one chunk is decrypted. When the Meta event came in an earlier chunk, an
+    equivalent one is rebuilt from the stored URL and width.
     """
     want = strip_url(url)
     with rt.sessions() as db:
-        q = (select(Chunk, RecordingSession).join(RecordingSession, Chunk.session_id == RecordingSession.id)
-             .where(Chunk.snapshot_url == want).order_by(Chunk.created_ms.desc()).limit(200))
+        q = (select(PageSnapshot, Chunk, RecordingSession)
+             .join(Chunk, PageSnapshot.chunk_id == Chunk.id)
+             .join(RecordingSession, Chunk.session_id == RecordingSession.id)
+             .where(PageSnapshot.url == want, RecordingSession.wrapped_dek.is_not(None))
+             .order_by(PageSnapshot.ts.desc()).limit(200))
         if project_id:
             q = q.where(RecordingSession.project_id == project_id)
-        rows = [(c, s) for c, s in db.execute(q).all()
-                if viewport_class is None or device_class(c.snapshot_width) == viewport_class]
+        rows = [r for r in db.execute(q).all()
+                if viewport_class is None or device_class(r[0].width) == viewport_class]
     if not rows:
         return None
-    chunk, sess = rows[0]
-    if sess.wrapped_dek is None:
-        return None
+    snap, chunk, sess = rows[0]
     dek = rt.keys.unwrap(sess.project_id, sess.wrapped_dek)
     events = json.loads(open_chunk(rt.blobs.get(chunk.blob_key), dek, chunk_aad(sess.id, chunk.seq)))
-    meta: Event | None = None
+    meta: Event = {"type": EventType.Meta, "timestamp": snap.ts - 1,
+                   "data": {"href": snap.url, "width": snap.width or 1280, "height": 800}}
     for ev in events:
-        if ev["type"] == EventType.Meta:
+        if ev["type"] == EventType.Meta and ev["timestamp"] <= snap.ts:
             meta = ev
-        elif ev["type"] == EventType.FullSnapshot and meta is not None:
-            return chunk.id, [meta, ev]
+        elif ev["type"] == EventType.FullSnapshot and ev["timestamp"] == snap.ts:
+            return snap.id, [meta, ev]
     return None

@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from .engine import open_database, upgrade
-from .models import Base, Chunk, Masking, Project, RecordingSession
+from .models import Base, Chunk, Masking, PageSnapshot, Project, RecordingSession
 
-__all__ = ["Base", "Chunk", "Masking", "Project", "RecordingSession", "open_database", "upgrade"]
+__all__ = ["Base", "Chunk", "Masking", "PageSnapshot", "Project", "RecordingSession", "open_database", "upgrade"]

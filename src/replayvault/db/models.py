@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["Base", "Project", "RecordingSession", "Chunk", "Masking"]
+__all__ = ["Base", "Project", "RecordingSession", "Chunk", "PageSnapshot", "Masking"]
 
 
 class Base(DeclarativeBase):
@@ -66,12 +66,22 @@ class Chunk(Base):
     first_ts: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     last_ts: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     has_full_snapshot: Mapped[bool] = mapped_column(default=False)
-    #: URL (masked, without query or fragment) and viewport width (px) of the first page snapshot in the chunk.
-    snapshot_url: Mapped[str | None] = mapped_column(String(2048), nullable=True, index=True)
-    snapshot_width: Mapped[int | None] = mapped_column(Integer, nullable=True)
     raw_bytes: Mapped[int] = mapped_column(BigInteger)
     stored_bytes: Mapped[int] = mapped_column(BigInteger)
     created_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class PageSnapshot(Base):
+    """A FullSnapshot inside a chunk and the page it shows: masked URL without query or fragment,
+    viewport width (px) from the Meta event before it, and its timestamp (ms). Heatmap backdrops."""
+
+    __tablename__ = "page_snapshots"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    chunk_id: Mapped[int] = mapped_column(ForeignKey("chunks.id"), index=True)
+    url: Mapped[str] = mapped_column(String(2048), index=True)
+    width: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    ts: Mapped[int] = mapped_column(BigInteger)
 
 
 class Masking(Base):

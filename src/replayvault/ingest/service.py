@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ..db.models import Chunk, Masking, Project, RecordingSession
+from ..db.models import Chunk, Masking, PageSnapshot, Project, RecordingSession
 from ..errors import ConsentRevoked, MalformedBatch, NotFound
 from ..pipeline import Batch, SessionState, process_batch
 from ..runtime import Runtime
@@ -116,7 +116,8 @@ def _open_state(sess: RecordingSession | None, dek: bytes | None) -> SessionStat
     """The session's pipeline state, decrypted (empty for a new session)."""
     if sess is None or dek is None:
         return SessionState()
-    return SessionState(_open_json(sess.mask_state, dek, sess.id, "mask"), _open_json(sess.fact_state, dek, sess.id, "facts"))
+    facts = _open_json(sess.fact_state, dek, sess.id, "facts")
+    return SessionState(_open_json(sess.mask_state, dek, sess.id, "mask"), facts.get("facts", {}), facts.get("page", {}))
 
 
 def _seal_json(obj: dict, dek: bytes, session_id: str, name: str) -> str:
@@ -133,18 +134,21 @@ def _open_json(text: str, dek: bytes, session_id: str, name: str) -> dict:
 
 def _record(db, sess: RecordingSession, req: IngestRequest, out, blob: bytes, blob_key: str, now: int,  # type: ignore[no-untyped-def]
             dek: bytes) -> None:
-    db.add(Chunk(session_id=req.session_id, seq=req.seq, blob_key=blob_key,
+    chunk = Chunk(session_id=req.session_id, seq=req.seq, blob_key=blob_key,
                  sha256=hashlib.sha256(blob).hexdigest(), event_count=len(req.events),
                  first_ts=out.first_ts, last_ts=out.last_ts, has_full_snapshot=out.has_full_snapshot,
-                 snapshot_url=out.snapshot_url, snapshot_width=out.snapshot_width,
-                 raw_bytes=len(out.payload), stored_bytes=len(blob), created_ms=now))
+                 raw_bytes=len(out.payload), stored_bytes=len(blob), created_ms=now)
+    db.add(chunk)
+    db.flush()
+    for url, width, ts in out.page_snapshots:
+        db.add(PageSnapshot(chunk_id=chunk.id, url=url[:2048], width=width, ts=ts))
     sess.chunk_count += 1
     sess.event_count += len(req.events)
     sess.raw_bytes += len(out.payload)
     sess.stored_bytes += len(blob)
     sess.masked_items += sum(out.maskings.values())
     sess.mask_state = _seal_json(out.state.mask, dek, sess.id, "mask")
-    sess.fact_state = _seal_json(out.state.facts, dek, sess.id, "facts")
+    sess.fact_state = _seal_json({"facts": out.state.facts, "page": out.state.page}, dek, sess.id, "facts")
     sess.updated_ms = now
     for kind, n in out.maskings.items():
         row = db.scalar(select(Masking).where(Masking.session_id == req.session_id, Masking.kind == kind))
