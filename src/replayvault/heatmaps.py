@@ -125,9 +125,10 @@ def heatmap_png(rt: Runtime, *, url: str, kind: str = "click", viewport: str | N
                 project: str | None = None) -> bytes:
     """PNG bytes of :func:`heatmap` drawn over the page backdrop. Raises like :func:`heatmap`."""
     hm = heatmap(rt, url=url, kind=kind, viewport=viewport, project=project)
+    label = f"{hm.viewport} · {hm.url}" + ("" if hm.backdrop else " · no page snapshot recorded")
     if isinstance(hm.data, ClickGrid):
-        return render_click_map(hm.data, hm.backdrop, hm.width, hm.height)
-    return render_scroll_map(hm.data, hm.backdrop, hm.width, hm.height)
+        return render_click_map(hm.data, hm.backdrop, hm.width, hm.height, label=label)
+    return render_scroll_map(hm.data, hm.backdrop, hm.width, hm.height, label=label)
 
 
 def heatmap_json(rt: Runtime, *, url: str, kind: str = "click", viewport: str | None = None,

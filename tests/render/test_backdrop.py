@@ -14,7 +14,7 @@ from replayvault.analytics.facts import FactState, extract_facts
 from replayvault.analytics.heatmap import click_grid, scroll_map
 from replayvault.render import backdrop as backdrop_mod
 from replayvault.render.backdrop import render_backdrop, rrweb_umd_path
-from replayvault.render.heatmap import render_click_map, render_scroll_map
+from replayvault.render.heatmap import LEGEND_PX, render_click_map, render_scroll_map
 from replayvault.rrweb import load_recording
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,8 +90,8 @@ def test_homepage_heatmaps_over_backdrop(homepage_backdrop):
     grid = click_grid(np.array([c.page_x for c in clicks]), np.array([c.page_y for c in clicks]), w, h, sigma_px=32)
     png = render_click_map(grid, homepage_backdrop, w, h)
     (ARTIFACTS / "click_map_homepage.png").write_bytes(png)
-    assert Image.open(io.BytesIO(png)).size == (w, h)
+    assert Image.open(io.BytesIO(png)).size == (w, h + LEGEND_PX)
     smap = scroll_map(np.array([d.max_depth_px for d in depths] + [3000, 5000, 6500]), page_height_px=h)
     png = render_scroll_map(smap, homepage_backdrop, w, h)
     (ARTIFACTS / "scroll_map_homepage.png").write_bytes(png)
-    assert Image.open(io.BytesIO(png)).size == (w, h)
+    assert Image.open(io.BytesIO(png)).size == (w, h + LEGEND_PX)

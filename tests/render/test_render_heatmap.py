@@ -10,17 +10,20 @@ from PIL import Image, ImageDraw
 
 import replayvault.render as render
 from replayvault.analytics.heatmap import click_grid, hottest_cell, scroll_map
-from replayvault.render.heatmap import CANVAS_RGB, render_click_map, render_scroll_map
+from replayvault.render.heatmap import CANVAS_RGB, LEGEND_PX, render_click_map, render_scroll_map
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 def _save(name: str, png: bytes) -> Image.Image:
+    """Save the PNG for a look; return its page area (below the legend band), in page px."""
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / name).write_bytes(png)
     img = Image.open(io.BytesIO(png))
     img.load()
-    return img.convert("RGB")
+    band = img.convert("RGB").crop((0, 0, img.width, LEGEND_PX))
+    assert np.asarray(band).min() < 100  # the band holds the legend text and colour bar
+    return img.convert("RGB").crop((0, LEGEND_PX, img.width, img.height))
 
 
 def _clicks(seed: int = 5) -> tuple[np.ndarray, np.ndarray]:

@@ -2,9 +2,9 @@
 
 The colours come from matplotlib's ``turbo`` colormap (blue = few, dark red = most), with opacity
 rising with density so the page stays readable where nobody clicked. Without a backdrop the map
-is drawn over a neutral light-grey canvas of the page size. The output image always has exactly
-the page size (``width`` x ``height`` px); the legend is drawn as a small card in the top-right
-corner, over the map.
+is drawn over a neutral light-grey canvas of the page size. The output image is the page
+(``width`` x ``height`` px) below a legend band of :data:`LEGEND_PX` px, so the legend never
+covers the page: page pixel (x, y) is image pixel (x, y + LEGEND_PX).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ..analytics.heatmap import ClickGrid, ScrollMap
 
-__all__ = ["CANVAS_RGB", "COLORMAP", "render_click_map", "render_scroll_map"]
+__all__ = ["CANVAS_RGB", "COLORMAP", "LEGEND_PX", "render_click_map", "render_scroll_map"]
 
 COLORMAP = "turbo"
 #: Background when no backdrop is given: neutral light grey.
@@ -34,6 +34,8 @@ MAX_ALPHA = 0.85
 CLICK_SPAN = (0.08, 1.0)
 SCROLL_SPAN = (0.1, 0.9)
 SCROLL_ALPHA = 0.42
+#: Height of the legend band above the page (px).
+LEGEND_PX = 56
 _INK = (34, 34, 40, 255)
 _CARD = (255, 255, 255, 225)
 
@@ -80,28 +82,31 @@ def _colorbar(draw: ImageDraw.ImageDraw, img: Image.Image, box: tuple[int, int, 
     draw.rectangle(box, outline=_INK, width=1)
 
 
-def _legend(img: Image.Image, title: str, left: str, right: str, span: tuple[float, float]) -> None:
-    """Legend card (title, colour bar, end labels) in the top-right corner."""
+def _legend(img: Image.Image, title: str, left: str, right: str, span: tuple[float, float]) -> Image.Image:
+    """The page image below a white band holding the title (left) and the colour bar (right)."""
     font, small = _font(15), _font(12)
-    card_w, card_h, margin = min(300, img.width - 8), 74, 12
-    x0 = max(0, img.width - card_w - margin)
-    y0 = min(margin, max(0, img.height - card_h))
-    layer = Image.new("RGBA", img.size, (0, 0, 0, 0))
-    draw = ImageDraw.Draw(layer)
-    draw.rounded_rectangle((x0, y0, x0 + card_w, y0 + card_h), radius=8, fill=_CARD, outline=(190, 190, 196, 255))
-    draw.text((x0 + 12, y0 + 8), title, fill=_INK, font=font)
-    _colorbar(draw, layer, (x0 + 12, y0 + 32, x0 + card_w - 12, y0 + 46), span)
-    draw.text((x0 + 12, y0 + 52), left, fill=_INK, font=small)
-    draw.text((x0 + card_w - 12, y0 + 52), right, fill=_INK, font=small, anchor="ra")
-    img.alpha_composite(layer)
+    out = Image.new("RGBA", (img.width, img.height + LEGEND_PX), (255, 255, 255, 255))
+    out.alpha_composite(img, (0, LEGEND_PX))
+    draw = ImageDraw.Draw(out)
+    draw.line((0, LEGEND_PX - 1, img.width, LEGEND_PX - 1), fill=(200, 200, 206, 255), width=1)
+    bar_w = max(60, min(300, img.width // 3))
+    x0 = max(12, img.width - bar_w - 12)
+    while len(title) > 1 and draw.textlength(title, font=font) > x0 - 24:  # keep clear of the colour bar
+        title = title[:-2] + "…"
+    draw.text((12, 18), title, fill=_INK, font=font)
+    _colorbar(draw, out, (x0, 12, img.width - 12, 26), span)
+    draw.text((x0, 32), left, fill=_INK, font=small)
+    draw.text((img.width - 12, 32), right, fill=_INK, font=small, anchor="ra")
+    return out
 
 
 def render_click_map(grid: ClickGrid | dict[str, Any], backdrop: Image.Image | None,
-                     width: int, height: int) -> bytes:
-    """PNG (bytes) of a click map over ``backdrop`` (or grey), exactly ``width`` x ``height`` px.
+                     width: int, height: int, *, label: str = "") -> bytes:
+    """PNG (bytes) of a click map over ``backdrop`` (or grey): the ``width`` x ``height`` px page below the legend band.
 
     ``grid`` is a :class:`~replayvault.analytics.heatmap.ClickGrid` or its ``to_dict()``; its cells
-    are scaled by ``cell_px`` so grid and page coordinates line up.
+    are scaled by ``cell_px`` so grid and page coordinates line up. ``label`` is added to the title
+    (e.g. viewport class and URL).
     """
     if isinstance(grid, dict):
         grid = ClickGrid.from_dict(grid)
@@ -116,12 +121,13 @@ def render_click_map(grid: ClickGrid | dict[str, Any], backdrop: Image.Image | N
         size = (grid.cols * grid.cell_px, grid.rows * grid.cell_px)
         heat = heat.resize(size, Image.Resampling.BILINEAR).convert("RGBA").crop((0, 0, width, height))
         img.alpha_composite(heat)
-    _legend(img, f"Click map · {grid.clicks:,} clicks", "fewer", "more", CLICK_SPAN)
-    return _png(img)
+    noun = "click" if grid.clicks == 1 else "clicks"
+    title = " · ".join(filter(None, [f"Click map · {grid.clicks:,} {noun}", label]))
+    return _png(_legend(img, title, "fewer", "more", CLICK_SPAN))
 
 
 def render_scroll_map(smap: ScrollMap | dict[str, Any], backdrop: Image.Image | None,
-                      width: int, height: int | None = None) -> bytes:
+                      width: int, height: int | None = None, *, label: str = "") -> bytes:
     """PNG (bytes) of a scroll map: each band of ``step_px`` coloured by the share of page views
     that reached it (dark red 100 % ... blue 0 %), with lines and labels where 75, 50 and 25 % of
     page views stopped. ``height`` defaults to the scroll map's page height (px).
@@ -138,8 +144,9 @@ def render_scroll_map(smap: ScrollMap | dict[str, Any], backdrop: Image.Image | 
     img.alpha_composite(Image.fromarray(column, "RGBA").resize((width, height), Image.Resampling.NEAREST))
     if smap.page_views:
         _marks(img, smap)
-    _legend(img, f"Scroll map · {smap.page_views:,} page views", "0 % reached", "100 %", SCROLL_SPAN)
-    return _png(img)
+    noun = "page view" if smap.page_views == 1 else "page views"
+    title = " · ".join(filter(None, [f"Scroll map · {smap.page_views:,} {noun}", label]))
+    return _png(_legend(img, title, "0 % reached", "100 %", SCROLL_SPAN))
 
 
 def _marks(img: Image.Image, smap: ScrollMap) -> None:
