@@ -457,3 +457,31 @@ def test_run_journeys_records_granted_sessions_only(stub: Stub, browser: Any) ->
                    "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq", "oliver.bennett@example.co.uk",
                    "GB82 WEST", "+44 20 7946 0958", "nwb-csrf-7f3a9c2e51d84b06", "EUR 4,218.37"):
         assert secret not in body, secret
+
+
+@pytest.mark.browser
+def test_duplicated_tab_starts_its_own_session(page: Any, stub: Stub, browser: Any) -> None:
+    page.evaluate("() => replayvault.consent.grant()")
+    interact(page)
+    page.evaluate("() => replayvault.flush()")
+    wait_for(page, lambda: len(stub.ingest()) >= 1, what="a batch from the first tab")
+    first = page.evaluate("() => replayvault.sessionId()")
+    # "Duplicate tab": a new document that starts with a copy of this tab's storage.
+    storage = page.evaluate("() => JSON.stringify([Object.entries(sessionStorage), Object.entries(localStorage)])")
+    twin = page.context.new_page()
+    # Init scripts also run in rrweb's helper iframe (same origin): copy once, in the top frame only.
+    twin.add_init_script(f"""(() => {{ if (window !== window.top || sessionStorage.getItem('copied')) return;
+        const [s, l] = {storage}; sessionStorage.setItem('copied', '1');
+        for (const [k, v] of s) sessionStorage.setItem(k, v); for (const [k, v] of l) localStorage.setItem(k, v); }})()""")
+    twin.goto(page.url, wait_until="domcontentloaded")
+    wait_for(twin, lambda: twin.evaluate("() => !!(window.replayvault && replayvault.stats().recording)"), what="twin recording")
+    second = twin.evaluate("() => replayvault.sessionId()")
+    assert second and second != first
+    twin.evaluate("() => replayvault.flush()")
+    wait_for(twin, lambda: any(c.json["session_id"] == second for c in stub.ingest()), what="a batch from the twin")
+    assert [c.json["seq"] for c in stub.ingest() if c.json["session_id"] == second][0] == 0
+    # A plain navigation in the first tab keeps its session.
+    page.goto(page.url, wait_until="domcontentloaded")
+    wait_for(page, lambda: page.evaluate("() => !!(window.replayvault && replayvault.stats().recording)"), what="reload recording")
+    assert page.evaluate("() => replayvault.sessionId()") == first
+    twin.close()

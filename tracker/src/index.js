@@ -25,7 +25,29 @@ const windowId = uuid(); // one per page load (document)
 
 function storageKeys(projectId) {
   const p = `replayvault.${projectId ? `${projectId}.` : ''}`;
-  return { consent: `${p}consent`, session: `${p}session_id`, seq: `${p}next_seq`, sent: `${p}consent_sent` };
+  return {
+    consent: `${p}consent`, session: `${p}session_id`, seq: `${p}next_seq`, sent: `${p}consent_sent`,
+    owner: `${p}owner`,
+  };
+}
+
+// A duplicated tab starts with a copy of the original tab's sessionStorage, hence the same
+// session id and next seq: both tabs would send the same (session, seq) and the collector would
+// keep only the first. Each document claims the session with its window id and releases it on
+// pagehide; a document that finds the session still claimed by another one is a duplicate (or
+// follows a crash) and starts a new session.
+function claimSession() {
+  const owner = get('sessionStorage', keys.owner);
+  if (owner && owner !== windowId) {
+    set('sessionStorage', keys.session, null);
+    set('sessionStorage', keys.seq, null);
+    set('sessionStorage', keys.sent, null);
+  }
+  set('sessionStorage', keys.owner, windowId);
+}
+
+function releaseSession() {
+  if (keys && get('sessionStorage', keys.owner) === windowId) set('sessionStorage', keys.owner, null);
 }
 
 function sessionId(create) {
@@ -75,6 +97,7 @@ function onStorage(e) {
 
 function start() {
   if (stop || !cfg) return;
+  claimSession(); // only after consent: nothing is stored on the device before it
   const sid = sessionId(true);
   let ready = Promise.resolve();
   if (get('sessionStorage', keys.sent) !== sid) {
@@ -151,6 +174,8 @@ function init(options) {
     blockClass: o.blockClass || 'rr-block',
   };
   keys = storageKeys(cfg.projectId);
+  window.addEventListener('pagehide', releaseSession);
+  window.addEventListener('pageshow', (e) => e.persisted && stop && claimSession()); // back/forward cache
   if (consent.state() === 'granted') start();
 }
 
