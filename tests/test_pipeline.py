@@ -70,3 +70,18 @@ def test_page_snapshots_every_pair_and_across_batches() -> None:
                                      _snapshot(TS + 50, [])[1]]
     b = process_batch(Batch("p", "s", 1, rest), a.state)
     assert b.page_snapshots == (("https://bank.example/form", 1280, TS + 1), ("https://bank.example/b", 390, TS + 51))
+
+
+def test_text_mutation_before_its_snapshot_is_masked_whole() -> None:
+    # seq 1 (typing into the textarea) arrives before seq 0 (the snapshot): the node is unknown.
+    typed = [{"type": 3, "data": {"source": 0, "adds": [], "removes": [], "attributes": [],
+                                  "texts": [{"id": 11, "value": "hunter2 Secret"}]}, "timestamp": TS + 200}]
+    early = process_batch(Batch("p", "s", 1, typed, window_id="A"), SessionState())
+    assert json.loads(early.payload)[0]["data"]["texts"][0]["value"] == "******* ******"
+    assert early.maskings == {"text_mask": 1}
+    # Once the snapshot is known, plain text nodes keep their text (detectors still run).
+    snap = process_batch(Batch("p", "s", 0, _snapshot(TS, [_el(10, "p", {}, [{"type": 3, "id": 11, "textContent": "a"}])]),
+                               window_id="A"), early.state)
+    later = process_batch(Batch("p", "s", 2, [dict(typed[0], data=dict(typed[0]["data"], texts=[{"id": 11, "value": "Balance updated"}]))],
+                                window_id="A"), snap.state)
+    assert json.loads(later.payload)[0]["data"]["texts"][0]["value"] == "Balance updated"

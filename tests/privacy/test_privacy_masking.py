@@ -389,3 +389,21 @@ def test_rr_mask_does_not_mask_css_text():
 
 def test_empty_mapping_is_a_new_state():
     assert len(MaskState.from_dict({})) == 0
+
+
+# -- resource hints (a prefetch fetches on replay and when a backdrop is rendered) -------------
+@pytest.mark.parametrize("rel", ["prefetch", "dns-prefetch", "preconnect", "preload", "modulepreload", "PreFetch next"])
+def test_resource_hint_links_lose_their_href(rel):
+    url = "http://127.0.0.1:9/internal/admin?action=delete"
+    res, _ = run(full(el(10, "link", {"rel": rel, "href": url})),
+                 mutation(attributes=[{"id": 10, "attributes": {"href": url}}]))
+    assert "href" not in node(res.events[0], 10)["attributes"]
+    assert res.events[1]["data"]["attributes"][0]["attributes"]["href"] is None
+    assert res.counts["resource_hint"] == 2
+
+
+def test_stylesheet_link_turned_into_prefetch_loses_href():
+    res, _ = run(full(el(10, "link", {"rel": "stylesheet", "href": "/a.css"})),
+                 mutation(attributes=[{"id": 10, "attributes": {"rel": "prefetch"}}]))
+    assert node(res.events[0], 10)["attributes"]["href"] == "/a.css"
+    assert res.events[1]["data"]["attributes"][0]["attributes"] == {"rel": "prefetch", "href": None}

@@ -95,3 +95,50 @@ def test_homepage_heatmaps_over_backdrop(homepage_backdrop):
     png = render_scroll_map(smap, homepage_backdrop, w, h)
     (ARTIFACTS / "scroll_map_homepage.png").write_bytes(png)
     assert Image.open(io.BytesIO(png)).size == (w, h + LEGEND_PX)
+
+
+@pytest.mark.browser
+def test_backdrop_fetches_nothing_not_even_loopback():
+    """A recorded page must not make the renderer send requests (e.g. to local admin endpoints)."""
+    import http.server
+    import socket
+    import threading
+
+    _need_chromium()
+    hits: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server API
+            hits.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):  # silence
+            pass
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{port}"
+    el = lambda i, tag, attrs: {"type": 2, "id": i, "tagName": tag, "attributes": attrs, "childNodes": []}  # noqa: E731
+    head = {"type": 2, "id": 3, "tagName": "head", "attributes": {}, "childNodes": [
+        el(4, "link", {"rel": "prefetch", "href": f"{base}/prefetch"}),
+        el(5, "link", {"rel": "stylesheet", "href": f"{base}/css"}),
+        el(6, "link", {"rel": "preconnect", "href": f"{base}/preconnect"})]}
+    body = {"type": 2, "id": 7, "tagName": "body", "attributes": {"style": f"background:url({base}/bg)"}, "childNodes": [
+        el(8, "img", {"src": f"{base}/img"}), el(9, "iframe", {"src": f"{base}/frame"}),
+        {"type": 3, "id": 10, "textContent": "hello"}]}
+    doc = {"type": 0, "id": 1, "childNodes": [{"type": 2, "id": 2, "tagName": "html", "attributes": {}, "childNodes": [head, body]}]}
+    events = [{"type": 4, "timestamp": 1, "data": {"href": "https://bank.example/", "width": 800, "height": 600}},
+              {"type": 2, "timestamp": 2, "data": {"node": doc, "initialOffset": {"left": 0, "top": 0}}}]
+    try:
+        img = render_backdrop(events, 800, 600)
+        import time
+
+        time.sleep(1.0)  # speculative fetches are asynchronous
+    finally:
+        server.shutdown()
+    assert img is not None
+    assert hits == []

@@ -51,6 +51,7 @@ KINDS = (
     "event_handler",
     "javascript_url",
     "srcdoc",
+    "resource_hint",
     "text_mask",
     "blocked",
 )
@@ -257,10 +258,16 @@ class _Masker:
                 flags |= Flag.PASSWORD
         info = self.state.put(nid, tag, input_type, pid, flags) if nid is not None else NodeInfo(tag, input_type, pid, flags)
         if attrs:
+            if tag == "link" and sanitize.is_resource_hint(attrs.get("rel")):
+                info.flags |= Flag.HINT
+                if attrs.pop("href", None) is not None:
+                    self.count("resource_hint", nid, "attribute:href")
             self.attributes(attrs, info, nid, "attribute:")
         return info.flags
 
     def text_node(self, node: dict[str, Any], nid: int | None, pid: int | None, ctx: int) -> None:
+        if nid is not None:
+            self.state.saw(nid)
         value = node.get("textContent")
         if value is not None and not isinstance(value, str):
             node["textContent"] = value = ""  # not an rrweb shape: drop what cannot be checked
@@ -413,6 +420,14 @@ class _Masker:
         if value is not None and not isinstance(value, str):
             entry["value"] = value = ""  # not an rrweb shape: drop what cannot be checked
         if isinstance(value, str) and value:
+            if info is None and not self.state.knows(nid):
+                # The node map never saw this node (batches out of order, an evicted window, no
+                # full snapshot yet): it could be a textarea's or an rr-mask element's text.
+                masked = mask_non_space(value)
+                if masked != value:
+                    self.count("text_mask", nid, "text:unknown-node")
+                entry["value"] = masked
+                return True
             flags = info.flags if info is not None else 0
             if is_masked(value.strip()) and info is not None:
                 info.flags |= Flag.MASKED
@@ -431,6 +446,13 @@ class _Masker:
             return True
         if info is not None:
             _update_info(info, attrs)
+            if info.tag == "link" and sanitize.is_resource_hint(attrs.get("rel")):
+                info.flags |= Flag.HINT
+                attrs["href"] = None  # the href recorded earlier would be fetched once rel changes
+                self.count("resource_hint", nid, "mutation:rel")
+            elif info.has(Flag.HINT) and attrs.get("href") is not None:
+                attrs["href"] = None
+                self.count("resource_hint", nid, "mutation:href")
         self.attributes(attrs, info, nid, "mutation:")
         return True
 

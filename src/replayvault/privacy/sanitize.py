@@ -1,8 +1,9 @@
-"""Strip active content from recorded DOM: scripts, ``on*`` handlers, ``javascript:`` URLs, ``srcdoc``.
+"""Strip active content from recorded DOM: scripts, ``on*`` handlers, ``javascript:`` URLs, ``srcdoc``,
+and the ``href`` of resource-hint links (prefetch, preconnect...), which fetch without rendering.
 
 The replayer never needs them, and a stored handler or script would run in the browser of
 whoever watches the replay (stored XSS against compliance staff). Counting kinds:
-``script``, ``event_handler``, ``javascript_url``, ``srcdoc``.
+``script``, ``event_handler``, ``javascript_url``, ``srcdoc``, ``resource_hint``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import re
 
 __all__ = [
     "JAVASCRIPT_URL_ATTRIBUTES",
+    "RESOURCE_HINTS",
+    "is_resource_hint",
     "SAFE_URL",
     "is_event_handler",
     "is_javascript_url",
@@ -21,6 +24,9 @@ __all__ = [
 JAVASCRIPT_URL_ATTRIBUTES = frozenset(
     {"href", "src", "action", "formaction", "xlink:href", "poster", "cite", "background", "ping", "data", "longdesc"}
 )
+#: ``<link rel>`` values that make a browser fetch or connect without rendering anything
+#: (https://html.spec.whatwg.org/multipage/links.html#linkTypes); such links lose their ``href``.
+RESOURCE_HINTS = frozenset({"prefetch", "preconnect", "dns-prefetch", "preload", "modulepreload", "prerender"})
 #: What a ``javascript:`` URL is replaced with.
 SAFE_URL = "#"
 #: Attributes removed wherever they appear (lower case).
@@ -45,6 +51,11 @@ def is_javascript_url(value: str) -> bool:
     """
     head = _TAB_NEWLINE.sub("", value.lstrip(_C0_AND_SPACE)[:32])
     return head[:11].lower() == "javascript:"
+
+
+def is_resource_hint(rel: object) -> bool:
+    """True when a ``<link rel>`` value names a resource hint (prefetch, preconnect, ...)."""
+    return isinstance(rel, str) and any(t in RESOURCE_HINTS for t in rel.lower().split())
 
 
 def script_placeholder(node_id: object) -> dict[str, object]:

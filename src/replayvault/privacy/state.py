@@ -40,11 +40,13 @@ class Flag:
     SCRIPT = 64
     BLOCKED = 128
     DROPPED = 256
+    #: A ``<link>`` whose rel is a resource hint (prefetch, preconnect...): it never keeps an href.
+    HINT = 512
 
     #: Flags a child inherits from its parent.
     INHERITED = MASKED | VALUE_TEXT | SCRIPT | BLOCKED | DROPPED
     #: Flags that outlive a ``removes`` entry (the node may come back; ids are not reused).
-    STICKY = PASSWORD | SCRIPT | DROPPED
+    STICKY = PASSWORD | SCRIPT | DROPPED | HINT
     #: Targets whose later mutations are dropped.
     GONE = SCRIPT | DROPPED
 
@@ -59,6 +61,7 @@ _LETTERS = (
     (Flag.SCRIPT, "x"),
     (Flag.BLOCKED, "b"),
     (Flag.DROPPED, "d"),
+    (Flag.HINT, "h"),
 )
 _BY_LETTER = {letter: bit for bit, letter in _LETTERS}
 
@@ -102,6 +105,8 @@ class MaskState:
     def __init__(self) -> None:
         self._nodes: dict[int, NodeInfo] = {}
         self._children: dict[int, set[int]] | None = None  # built on the first remove
+        #: Highest node id seen since the last full snapshot (rrweb ids only grow within one page).
+        self.max_id: int | None = None
 
     def __len__(self) -> int:
         return len(self._nodes)
@@ -117,6 +122,22 @@ class MaskState:
         """Forget every node (a FullSnapshot starts a new id space)."""
         self._nodes.clear()
         self._children = None
+        self.max_id = 0
+
+    def saw(self, node_id: int) -> None:
+        """Note that a node with this id was serialized (plain nodes are not stored one by one)."""
+        if self.max_id is not None and node_id > self.max_id:
+            self.max_id = node_id
+
+    def knows(self, node_id: object) -> bool:
+        """True when the id belongs to a node serialized since the last full snapshot of this state.
+
+        False when the state never saw the page's full snapshot (batches out of order, state lost,
+        another window): masking then has to assume the worst.
+        """
+        if not isinstance(node_id, int):
+            return False
+        return node_id in self._nodes or (self.max_id is not None and 0 < node_id <= self.max_id)
 
     def put(self, node_id: int, tag: str, input_type: str | None, parent: int | None, flags: int) -> NodeInfo:
         """Record a node, keeping sticky flags of an earlier record with the same id."""
@@ -127,6 +148,7 @@ class MaskState:
                 self._children.get(old.parent, set()).discard(node_id)
         info = NodeInfo(tag, input_type, parent, flags)
         self._nodes[node_id] = info
+        self.saw(node_id)
         if self._children is not None and parent is not None:
             self._children.setdefault(parent, set()).add(node_id)
         return info
@@ -147,9 +169,10 @@ class MaskState:
                 del self._nodes[nid]
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe form: ``{"version": 1, "nodes": {"<id>": [tag, input_type, parent, "flags"]}}``."""
+        """JSON-safe form: ``{"version": 1, "max_id": int | None, "nodes": {"<id>": [tag, input_type, parent, "flags"]}}``."""
         return {
             "version": STATE_VERSION,
+            "max_id": self.max_id,
             "nodes": {str(nid): [i.tag, i.input_type, i.parent, _letters(i.flags)] for nid, i in self._nodes.items()},
         }
 
@@ -165,6 +188,10 @@ class MaskState:
         if not isinstance(d, dict) or d.get("version") != STATE_VERSION or not isinstance(d.get("nodes"), dict):
             raise MalformedState(f"mask state must be a mapping with version {STATE_VERSION} and a 'nodes' mapping")
         state = cls()
+        max_id = d.get("max_id")
+        if max_id is not None and (not isinstance(max_id, int) or isinstance(max_id, bool)):
+            raise MalformedState("mask state: 'max_id' must be an integer or null")
+        state.max_id = max_id
         for key, row in d["nodes"].items():
             try:
                 nid = int(key)

@@ -35,7 +35,11 @@ __all__ = ["CHROMIUM_ARGS", "MAX_HEIGHT_PX", "render_backdrop", "rrweb_umd_path"
 log = logging.getLogger(__name__)
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 # Belt and braces behind the request route: every http(s) request, loopback
+                 # included ("<-loopback>"), goes to a proxy on the discard port, which refuses.
+                 # Speculative fetches (prefetch, preconnect) that bypass routing fail there too.
+                 "--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=<-loopback>"]
 #: Tallest backdrop taken, px (Chromium also refuses very tall screenshots).
 MAX_HEIGHT_PX = 10_000
 TIMEOUT_MS = 30_000
