@@ -90,3 +90,31 @@ def test_import_into_another_project_names_the_first_one(tmp_path) -> None:
     res = CliRunner().invoke(app, ["import", "--project", "beta", path], env=env)
     assert res.exit_code == 2
     assert "already imported into project 'alpha'" in res.output and "--project alpha" in res.output
+
+
+HOSTILE_FILES = [
+    ("nan.json", b'[{"type":5,"timestamp":1,"data":{"tag":"x","payload":{"v":NaN}}}]', "finite"),
+    ("deep.json", b'[{"type":5,"timestamp":1,"data":{"p":' + b"[" * 100_000 + b"]" * 100_000 + b"}}]", "nested too deeply"),
+    ("bigts.json", b'[{"type":5,"timestamp":1e30,"data":{}}]', "2^53"),
+    ("shape.json", b'[{"type":5,"timestamp":1,"data":"x"}]', "data must be an object"),
+    ("huge-event.json", b'[{"type":5,"timestamp":1,"data":{"p":"' + b"a" * (5 * 1024 * 1024 + 10) + b'"}}]', "at most"),
+]
+
+
+@pytest.mark.parametrize("name,content,needle", HOSTILE_FILES, ids=[h[0] for h in HOSTILE_FILES])
+def test_import_applies_the_collectors_rules(tmp_path, name, content, needle) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    env = {"REPLAYVAULT_HOME": str(tmp_path / "h")}
+    res = CliRunner().invoke(app, ["import", str(path)], env=env)
+    assert res.exit_code == 2, res.output
+    assert needle in res.output and "Traceback" not in res.output
+    assert CliRunner().invoke(app, ["sessions", "--json"], env=env).stdout == ""
+
+
+@pytest.mark.parametrize("project", ["../../etc", "x<script>", "A" * 300, "Upper"])
+def test_bad_project_ids_are_refused(tmp_path, project) -> None:
+    need_shared()
+    res = CliRunner().invoke(app, ["import", "--project", project, str(RECORDINGS / "with-pageviews.json")],
+                             env={"REPLAYVAULT_HOME": str(tmp_path / "h")})
+    assert res.exit_code == 2 and "project id must be" in res.output

@@ -28,7 +28,10 @@ out = Console()
 def _runtime():  # type: ignore[no-untyped-def]
     from .runtime import Runtime
 
-    return Runtime(get_settings())
+    try:
+        return Runtime(get_settings())
+    except ReplayVaultError as exc:  # e.g. a key file with loose permissions
+        _fail(exc)
 
 
 def _fail(exc: Exception) -> None:
@@ -73,7 +76,10 @@ def import_(files: list[Path] = typer.Argument(..., exists=True, dir_okay=False,
     from .projects_setup import ensure_project
 
     rt = _runtime()
-    proj = ensure_project(rt, project, project, [])
+    try:
+        proj = ensure_project(rt, project, project, [])
+    except ReplayVaultError as exc:
+        _fail(exc)
     failures = 0
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err, transient=True) as progress:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .db.models import Project
-from .ingest.projects import create_project, rotate_write_key
+from .ingest.projects import check_project_id, create_project, rotate_write_key
 from .runtime import Runtime
 
 __all__ = ["ensure_project"]
@@ -14,7 +14,11 @@ def ensure_project(rt: Runtime, project_id: str, name: str, origins: list[str], 
 
     A new project, or with ``rotate=True`` an existing one, gets a fresh write key returned on
     ``project.write_key`` (set only on this object; the database keeps just its SHA-256).
+
+    Raises:
+        InvalidInput: ``project_id`` is not a valid project id.
     """
+    check_project_id(project_id)
     with rt.sessions() as db:
         project = db.get(Project, project_id)
         key = None

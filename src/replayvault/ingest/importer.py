@@ -17,11 +17,11 @@ from pathlib import Path
 
 from ..db.models import Project, RecordingSession
 from ..rrweb import parse_recording
-from ..errors import InvalidInput, UnsupportedFormat
+from ..errors import BatchTooLarge, InvalidInput
 from ..runtime import Runtime
 from ..types import Event
 from .service import accept_batch
-from .validate import IngestRequest
+from .validate import IngestRequest, check_events, loads_strict
 
 __all__ = ["ImportResult", "import_file", "split_batches"]
 
@@ -40,11 +40,17 @@ class ImportResult:
 
 
 def split_batches(events: list[Event], max_events: int, max_bytes: int) -> Iterator[list[Event]]:
-    """Cut an event list into consecutive batches within the ingest limits (events, JSON bytes)."""
+    """Cut an event list into consecutive batches within the ingest limits (events, JSON bytes).
+
+    Raises:
+        BatchTooLarge: one event alone is larger than ``max_bytes``.
+    """
     batch: list[Event] = []
     size = 2
-    for ev in events:
-        n = len(json.dumps(ev, separators=(",", ":"))) + 1
+    for i, ev in enumerate(events):
+        n = len(json.dumps(ev, separators=(",", ":"), ensure_ascii=False).encode()) + 1
+        if n > max_bytes:
+            raise BatchTooLarge(f"event {i} is {n} bytes; a batch may hold at most {max_bytes} bytes")
         if batch and (len(batch) >= max_events or size + n > max_bytes):
             yield batch
             batch, size = [], 2
@@ -59,16 +65,14 @@ def import_file(rt: Runtime, project: Project, path: Path, *, batch_events: int 
     """Import one recording file into ``project``; ``progress(n)`` is called after each batch with its event count.
 
     Raises:
-        UnsupportedFormat: not JSON or not a supported recording shape.
+        UnsupportedFormat: not a supported recording shape.
+        MalformedBatch: not valid JSON, or an event the collector would refuse too (message names it).
+        BatchTooLarge: one event is larger than the batch size limit.
         InvalidInput: the file was already imported into another project.
         OSError: the file cannot be read.
     """
     raw = Path(path).read_bytes()
-    try:
-        doc = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise UnsupportedFormat(f"{Path(path).name}: not valid JSON") from None
-    windows = parse_recording(doc)
+    windows = parse_recording(loads_strict(raw))  # the collector's JSON rules (no NaN, bounded depth...)
     digest = hashlib.sha256(raw).hexdigest()
     limit_events = min(batch_events, rt.settings.max_batch_events)
     sids, total, batches, dups = [], 0, 0, 0
@@ -82,6 +86,7 @@ def import_file(rt: Runtime, project: Project, path: Path, *, batch_events: int 
         sids.append(sid)
         for seq, part in enumerate(split_batches(events, limit_events, rt.settings.max_batch_bytes - 1024)):
             wid = "".join(c for c in window_id if c.isalnum() or c in "-_")[:64]
+            check_events(part, limit_events)  # the collector's checks, so both doors admit the same
             res = accept_batch(rt, project, IngestRequest(session_id=sid, seq=seq, events=part, window_id=wid))
             total += len(part)
             batches += 1

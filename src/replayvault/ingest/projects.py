@@ -7,6 +7,7 @@ It can only ingest. Lookup hashes the presented key and compares digests in cons
 from __future__ import annotations
 
 import hashlib
+import re
 import hmac
 import secrets
 import time
@@ -15,9 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..db.models import Project
-from ..errors import InvalidWriteKey, NotFound
+from ..errors import InvalidInput, InvalidWriteKey, NotFound
 
-__all__ = ["create_project", "rotate_write_key", "project_for_key", "get_project", "origin_allowed"]
+__all__ = ["PROJECT_ID", "check_project_id", "create_project", "rotate_write_key", "project_for_key", "get_project", "origin_allowed"]
 
 
 def _digest(key: str) -> str:
@@ -28,8 +29,29 @@ def _new_key() -> str:
     return "rvw_" + secrets.token_urlsafe(32)
 
 
+PROJECT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+def check_project_id(project_id: str) -> str:
+    """``project_id`` if it is 1-63 lower-case letters, digits, '-' or '_' (starting with a letter or digit).
+
+    Project ids name key-file entries and blob folders, so nothing else is allowed.
+
+    Raises:
+        InvalidInput: any other value.
+    """
+    if not isinstance(project_id, str) or not PROJECT_ID.match(project_id):
+        raise InvalidInput("project id must be 1-63 lower-case letters, digits, '-' or '_', starting with a letter or digit")
+    return project_id
+
+
 def create_project(db: Session, project_id: str, name: str, allowed_origins: list[str]) -> str:
-    """Create a project and return its new write key (shown once; only its digest is kept)."""
+    """Create a project and return its new write key (shown once; only its digest is kept).
+
+    Raises:
+        InvalidInput: the project id is not valid (see :func:`check_project_id`).
+    """
+    check_project_id(project_id)
     key = _new_key()
     db.add(Project(id=project_id, name=name, write_key_sha256=_digest(key),
                    allowed_origins=[o.rstrip("/") for o in allowed_origins], created_ms=int(time.time() * 1000)))

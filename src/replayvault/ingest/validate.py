@@ -16,7 +16,7 @@ from ..errors import BatchTooLarge, MalformedBatch
 from ..rrweb import EventType, is_event
 from ..types import Event
 
-__all__ = ["IngestRequest", "decode_body", "parse_ingest", "parse_consent", "SESSION_ID"]
+__all__ = ["IngestRequest", "check_events", "decode_body", "loads_strict", "parse_ingest", "parse_consent", "SESSION_ID"]
 
 SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 _WINDOW_ID = re.compile(r"^[A-Za-z0-9_-]{0,64}$")
@@ -73,8 +73,12 @@ def _finite_float(text: str) -> float:
     return value
 
 
-def _object(data: bytes) -> dict:
-    """Decode a JSON object strictly: no NaN/Infinity, no overflowing numbers, no lone surrogates."""
+def loads_strict(data: bytes) -> Any:
+    """Decode JSON strictly: no NaN/Infinity, no overflowing numbers, no lone surrogates, bounded depth.
+
+    Raises:
+        MalformedBatch: the message says which rule failed (never quotes the content).
+    """
     try:
         doc = json.loads(data, parse_constant=_no_constant, parse_float=_finite_float)
     except json.JSONDecodeError as exc:
@@ -85,13 +89,18 @@ def _object(data: bytes) -> dict:
         raise MalformedBatch("body is nested too deeply") from None
     except ValueError:  # NaN/Infinity, 1e400, integers longer than Python's digit limit
         raise MalformedBatch("body holds a number that is not a finite JSON number (NaN, Infinity or out of range)") from None
-    if not isinstance(doc, dict):
-        raise MalformedBatch("body must be a JSON object")
     if _SURROGATE_ESCAPE.search(data):
         try:
             json.dumps(doc, ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError:
             raise MalformedBatch("body holds a lone UTF-16 surrogate (\\uD800-\\uDFFF) that is not valid Unicode") from None
+    return doc
+
+
+def _object(data: bytes) -> dict:
+    doc = loads_strict(data)
+    if not isinstance(doc, dict):
+        raise MalformedBatch("body must be a JSON object")
     return doc
 
 
@@ -135,6 +144,17 @@ def parse_ingest(data: bytes, max_events: int) -> IngestRequest:
     if not isinstance(window_id, str) or not _WINDOW_ID.match(window_id):
         raise MalformedBatch("'window_id' must be a string of up to 64 letters, digits, '-' or '_'")
     events = doc.get("events")
+    check_events(events, max_events)
+    return IngestRequest(session_id=sid, seq=seq, events=events, window_id=window_id)
+
+
+def check_events(events: Any, max_events: int) -> None:
+    """Check a batch's event list: 1..``max_events`` rrweb events with sane timestamps and Meta fields.
+
+    Raises:
+        MalformedBatch: not a list, empty, or an item is not an rrweb event (the message gives its index).
+        BatchTooLarge: more than ``max_events`` events.
+    """
     if not isinstance(events, list):
         raise MalformedBatch("'events' must be an array of rrweb events")
     if len(events) > max_events:
@@ -143,7 +163,6 @@ def parse_ingest(data: bytes, max_events: int) -> IngestRequest:
         raise MalformedBatch("'events' is empty")
     for i, ev in enumerate(events):
         _check_event(i, ev)
-    return IngestRequest(session_id=sid, seq=seq, events=events, window_id=window_id)
 
 
 def parse_consent(data: bytes) -> tuple[str, str]:
