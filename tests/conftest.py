@@ -28,7 +28,7 @@ def need_shared() -> Path:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(home=tmp_path / "home")
+    return Settings(home=tmp_path / "home", allowed_hosts="127.0.0.1,localhost,testserver")
 
 
 @pytest.fixture

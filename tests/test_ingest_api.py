@@ -201,3 +201,21 @@ def test_hostile_bodies_never_500_and_never_poison_a_session(client, name, raw, 
     events = client.get(f"/api/v1/sessions/{sid}/events")
     assert events.status_code == 200  # the session stays readable
     assert client.get("/api/v1/sessions").status_code == 200
+
+
+def test_unknown_host_header_is_refused_and_responses_are_not_cached(client) -> None:
+    evil = client.get("/api/v1/sessions", headers={"Host": "attacker.example"})
+    assert evil.status_code == 400  # DNS rebinding: a foreign name pointed at 127.0.0.1
+    ok = client.get("/api/v1/sessions")
+    assert ok.status_code == 200 and ok.headers["cache-control"] == "no-store"
+
+
+def test_concurrent_batches_all_keep_their_analytics_facts(client) -> None:
+    import concurrent.futures
+
+    sids = [str(uuid.uuid4()) for _ in range(24)]
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        codes = list(pool.map(lambda sid: _post(client, _batch(sid, 0)).status_code, sids))
+    assert codes == [200] * len(sids)
+    facts = {row["session_id"]: row for row in client.rt.analytics.sessions()}
+    assert all(facts[sid]["clicks"] == 1 and facts[sid]["page_views"] == 1 for sid in sids)

@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     home: Path = Field(default=Path(".replayvault"), description="Data directory: key file, chunks, databases.")
     host: str = Field(default="127.0.0.1", description="Address `serve` binds to.")
     port: int = Field(default=8000, description="Port `serve` listens on.")
+    allowed_hosts: str = Field(default="127.0.0.1,localhost",
+                               description="Comma-separated Host names the server answers (DNS-rebinding guard); '*' for any.")
     max_batch_bytes: int = Field(default=5 * 1024 * 1024, description="Largest accepted ingest body after decompression, bytes.")
     max_batch_events: int = Field(default=10_000, description="Most rrweb events accepted in one ingest batch.")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL of the control-plane database; default SQLite in the data directory.")
@@ -31,6 +33,11 @@ class Settings(BaseSettings):
     def data_dir(self) -> Path:
         """Absolute data directory (created on first use by the callers that write to it)."""
         return self.home.expanduser().resolve()
+
+    @property
+    def host_names(self) -> list[str]:
+        """:attr:`allowed_hosts` as a list."""
+        return [h.strip() for h in self.allowed_hosts.split(",") if h.strip()]
 
     @property
     def db_url(self) -> str:

@@ -15,6 +15,7 @@ counters are recounted from the fact tables, scroll depths keep the maximum.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -102,6 +103,9 @@ CREATE TABLE IF NOT EXISTS moves (
 """
 
 _TABLES = ("clicks", "moves", "scroll_depths", "page_views", "sessions")
+#: One lock per DuckDB file, shared by every AnalyticsStore of this process.
+_WRITE_LOCKS: dict[str, threading.Lock] = {}
+WRITE_ATTEMPTS = 4
 _VIEWPORT_CLASSES = ("mobile", "tablet", "desktop")
 
 
@@ -134,7 +138,24 @@ class AnalyticsStore:
 
     # -- writing --------------------------------------------------------------------------------
     def write(self, project_id: str, session_id: str, facts: Facts) -> None:
-        """Add one batch's facts for ``session_id`` (batches of a session in order; repeats are harmless)."""
+        """Add one batch's facts for ``session_id`` (batches of a session in order; repeats are harmless).
+
+        Writers in this process take turns (DuckDB aborts concurrent conflicting transactions);
+        a transaction that still conflicts with another process is retried a few times.
+
+        Raises:
+            duckdb.Error: the write failed after the retries.
+        """
+        with _WRITE_LOCKS.setdefault(str(self.path.resolve()), threading.Lock()):
+            for attempt in range(WRITE_ATTEMPTS):
+                try:
+                    return self._write(project_id, session_id, facts)
+                except duckdb.TransactionException:
+                    if attempt == WRITE_ATTEMPTS - 1:
+                        raise
+                    time.sleep(0.05 * (attempt + 1))
+
+    def _write(self, project_id: str, session_id: str, facts: Facts) -> None:
         with self._connect() as con:
             con.execute("BEGIN TRANSACTION")
             try:

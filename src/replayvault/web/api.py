@@ -15,10 +15,11 @@ from typing import Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
+from starlette.requests import ClientDisconnect
 from sqlalchemy import select
 
 from ..db.models import Project
-from ..errors import BatchTooLarge, OriginNotAllowed, ReplayVaultError
+from ..errors import BatchTooLarge, MalformedBatch, OriginNotAllowed, ReplayVaultError
 from ..ingest.projects import origin_allowed, project_for_key
 from ..ingest.service import accept_batch, set_consent
 from ..ingest.validate import decode_body, parse_consent, parse_ingest
@@ -42,10 +43,13 @@ async def _read_body(request: Request, limit: int) -> bytes:
     if declared and declared.isdigit() and int(declared) > limit:
         raise BatchTooLarge(f"request body is larger than {limit} bytes")
     buf = bytearray()
-    async for part in request.stream():
-        buf += part
-        if len(buf) > limit:
-            raise BatchTooLarge(f"request body is larger than {limit} bytes")
+    try:
+        async for part in request.stream():
+            buf += part
+            if len(buf) > limit:
+                raise BatchTooLarge(f"request body is larger than {limit} bytes")
+    except ClientDisconnect:
+        raise MalformedBatch("client disconnected before the body was complete") from None
     return bytes(buf)
 
 

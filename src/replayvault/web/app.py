@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from ..config import get_settings
 from ..errors import ReplayVaultError
@@ -78,6 +79,8 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         if not request.url.path.startswith(("/api/v1/ingest", "/api/v1/consent", "/t/")):
             response.headers.setdefault("Content-Security-Policy", CSP)
             response.headers.setdefault("X-Frame-Options", "DENY")
+        if not request.url.path.startswith(("/static/", "/t/")):
+            response.headers.setdefault("Cache-Control", "no-store")  # session data must not linger in caches
         return response
 
     @app.get("/t/replayvault.js", include_in_schema=False)
@@ -88,6 +91,9 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         return FileResponse(path, media_type="text/javascript",
                             headers={"Cache-Control": "public, max-age=300", "Cross-Origin-Resource-Policy": "cross-origin"})
 
+    # A page on another site can point its own host name at 127.0.0.1 (DNS rebinding) and read the
+    # API from a browser; answering only known Host names stops that.
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=rt.settings.host_names or ["127.0.0.1"])
     app.include_router(api.router)
     app.include_router(dashboard.router)
     STATIC_DIR.mkdir(exist_ok=True)
