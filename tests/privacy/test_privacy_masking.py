@@ -407,3 +407,9 @@ def test_stylesheet_link_turned_into_prefetch_loses_href():
                  mutation(attributes=[{"id": 10, "attributes": {"rel": "prefetch"}}]))
     assert node(res.events[0], 10)["attributes"]["href"] == "/a.css"
     assert res.events[1]["data"]["attributes"][0]["attributes"] == {"rel": "prefetch", "href": None}
+
+
+def test_percent_encoded_email_in_a_url_path_is_masked():
+    res, _ = run(meta("https://bank.example/u/jane.doe%40example.com/statements?x=1"))
+    assert res.events[0]["data"]["href"] == "https://bank.example/u/**********************/statements?x=*"
+    assert res.counts == {"url_query": 1, "email": 1}

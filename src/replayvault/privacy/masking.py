@@ -27,6 +27,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Sequence
+from urllib.parse import unquote
 
 from ..errors import MalformedBatch
 from ..rrweb import EventType, IncrementalSource, NodeType
@@ -174,7 +175,21 @@ class _Masker:
         value, n = scrub_url(value)
         if n:
             self.count("url_query", node_id, where, n=n)
-        return self.detect(value, node_id, where)
+        value = self.detect(value, node_id, where)
+        return self.encoded_segments(value, node_id, where) if "%" in value else value
+
+    def encoded_segments(self, url: str, node_id: int | None, where: str) -> str:
+        """Mask whole path segments whose percent-decoded form holds a finding (``jane%40bank.com``)."""
+        parts = url.split("/")
+        for i, part in enumerate(parts):
+            if "%" not in part:
+                continue
+            findings = find_all(unquote(part), self.detectors)
+            if findings:
+                for f in resolve(findings):
+                    self.count(f.kind, node_id, where + ":encoded")
+                parts[i] = "*" * len(part)
+        return "/".join(parts)
 
     def text(self, value: str, flags: int, node_id: int | None, where: str) -> str:
         """Mask a text node's content according to its context flags."""
