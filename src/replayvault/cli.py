@@ -116,10 +116,10 @@ def sessions(as_json: bool = typer.Option(False, "--json", help="One JSON object
         return
     table = Table("start (UTC)", "duration", "pages", "clicks", "masked", "device")
     table.add_column("id", no_wrap=True, overflow="fold", min_width=36)
-    from .web.dashboard import _duration, _when
+    from .display import duration, when
 
     for s in rows:
-        table.add_row(_when(s.start), _duration(s.duration_ms), str(s.page_views), str(s.clicks),
+        table.add_row(when(s.start), duration(s.duration_ms), str(s.page_views), str(s.clicks),
                       str(s.masked_items), s.device_class or "-", s.id)
     out.print(table)
 

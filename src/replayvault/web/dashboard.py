@@ -7,7 +7,6 @@ without ``allow-scripts``; the page's CSP (see :mod:`.app`) blocks every third-p
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from urllib.parse import quote
 
@@ -15,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from ..display import duration, when
 from ..heatmaps import dominant_viewport
 from ..recordings import get_session, list_sessions
 
@@ -24,19 +24,8 @@ router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
 
 
-def _when(ms: int | None) -> str:
-    if not ms:
-        return "–"
-    return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def _duration(ms: int) -> str:
-    s = ms // 1000
-    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
-
-
-templates.env.filters["when"] = _when
-templates.env.filters["duration"] = _duration
+templates.env.filters["when"] = when
+templates.env.filters["duration"] = duration
 templates.env.filters["urlq"] = lambda s: quote(str(s), safe="")
 templates.env.filters["plural"] = lambda n, word: f"{n:,} {word}{'' if n == 1 else 's'}"
 
