@@ -37,7 +37,7 @@ def test_every_api_route_is_documented() -> None:
 
 @pytest.mark.parametrize("module", ["replayvault.rrweb", "replayvault.vault", "replayvault.ingest",
                                     "replayvault.db", "replayvault.pipeline", "replayvault.config",
-                                    "replayvault.recordings", "replayvault.heatmaps"])
+                                    "replayvault.recordings", "replayvault.heatmaps", "replayvault.display"])
 def test_dunder_all_matches_real_exports(module: str) -> None:
     mod = importlib.import_module(module)
     assert mod.__all__, module
