@@ -9,6 +9,7 @@ production, so CORS preflights and the beacon path are exercised for real.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import socket
 import subprocess
@@ -314,10 +315,20 @@ def test_typed_password_text_hidden_and_masked_values_never_leave(page: Any, stu
     body = stub.all_bodies()
     for secret in SECRETS:
         assert secret not in body
-    inputs = [e["data"]["text"] for e in events_of(stub.ingest())
-              if e["type"] == 3 and e["data"].get("source") == 5]
-    assert inputs and all(set(t) <= {"*"} for t in inputs)
-    assert "*" * len(PASSWORD) in inputs
+    events = events_of(stub.ingest())
+    inputs = [e["data"] for e in events if e["type"] == 3 and e["data"].get("source") == 5]
+    assert inputs and all(set(d["text"]) <= {"*"} for d in inputs)
+    # Password and hidden inputs are never captured: no input events, and not even a value length.
+    nodes: list[dict] = []
+    stack = [e["data"]["node"] for e in events if e["type"] == 2]
+    while stack:
+        n = stack.pop()
+        nodes.append(n)
+        stack.extend(n.get("childNodes", []))
+    typed = {n.get("attributes", {}).get("type"): n for n in nodes if n.get("tagName") == "input"}
+    assert typed["password"]["attributes"].get("value", "") == ""
+    assert typed["hidden"]["attributes"].get("value", "") == ""
+    assert not [d for d in inputs if d.get("id") == typed["password"]["id"]]
 
 
 @pytest.mark.browser

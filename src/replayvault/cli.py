@@ -114,13 +114,13 @@ def sessions(as_json: bool = typer.Option(False, "--json", help="One JSON object
             d = s.as_dict()
             sys.stdout.write(json.dumps({k: d[k] for k in ("id", "start", "duration_ms", "page_views", "clicks", "masked_items")}) + "\n")
         return
-    table = Table("start (UTC)", "duration", "pages", "clicks", "masked", "device")
-    table.add_column("id", no_wrap=True, overflow="fold", min_width=36)
+    table = Table("session", "start (UTC)", "duration", "pages", "clicks", "masked", "device",
+                  caption="session ids shortened; --json prints them in full")
     from .display import duration, when
 
     for s in rows:
-        table.add_row(when(s.start), duration(s.duration_ms), str(s.page_views), str(s.clicks),
-                      str(s.masked_items), s.device_class or "-", s.id)
+        table.add_row(s.id[:8], when(s.start), duration(s.duration_ms), str(s.page_views), str(s.clicks),
+                      str(s.masked_items), s.device_class or "-")
     out.print(table)
 
 

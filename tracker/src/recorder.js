@@ -8,8 +8,18 @@
 
 import { record } from 'rrweb';
 
-// Hidden inputs often carry tokens, account or card ids: values masked, events ignored.
-const HIDDEN = 'input[type=hidden]';
+// Never captured: password and hidden inputs (tokens, account or card ids). Their input events
+// are ignored and their value is recorded as '' (not even its length); other inputs become '*'.
+const NEVER_CAPTURED = 'input[type=password], input[type=hidden], [data-rr-is-password]';
+
+function maskInput(text, element) {
+  try {
+    if (element && element.matches && element.matches(NEVER_CAPTURED)) return '';
+  } catch (_) {
+    /* detached or exotic element: fall through to the length-keeping mask */
+  }
+  return '*'.repeat(text.length);
+}
 const MASK_ALL_INPUTS = {
   color: true, date: true, 'datetime-local': true, email: true, month: true, number: true, range: true,
   search: true, tel: true, text: true, time: true, url: true, week: true, textarea: true, select: true,
@@ -76,14 +86,15 @@ export function startRecording(opt, emit) {
       if (event.type === 2) setTimeout(pageSize, 0);
     },
     recordAfter: 'DOMContentLoaded', // 'load' may never fire if a resource hangs
-    // Every input value becomes '*' before it leaves the browser. This is rrweb's maskAllInputs
+    // Every input value is masked before it leaves the browser. This is rrweb's maskAllInputs
     // list plus `hidden`: with maskAllInputs: true rrweb ignores maskInputOptions, so the list is
     // given in full. Hidden inputs are masked, not blocked: a blocked element replays as a grey box.
     maskAllInputs: false,
     maskInputOptions: MASK_ALL_INPUTS,
+    maskInputFn: maskInput,
     maskTextClass: opt.maskTextClass,
     blockClass: opt.blockClass,
-    ignoreSelector: HIDDEN,
+    ignoreSelector: NEVER_CAPTURED,
     slimDOMOptions: 'all', // drop scripts, comments and head meta noise
     // Same-origin stylesheets are inlined from the CSSOM (so replays need not
     // contact the site); cross-origin sheets stay as links: rrweb never fetches.
