@@ -119,7 +119,7 @@ def sessions(as_json: bool = typer.Option(False, "--json", help="One JSON object
     from .display import duration, when
 
     for s in rows:
-        table.add_row(s.id[:8], when(s.start), duration(s.duration_ms), str(s.page_views), str(s.clicks),
+        table.add_row(s.id[:8], when(s.start)[:16], duration(s.duration_ms), str(s.page_views), str(s.clicks),
                       str(s.masked_items), s.device_class or "-")
     out.print(table)
 
