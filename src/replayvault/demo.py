@@ -65,8 +65,9 @@ def _origin(url: str) -> str:
 def make_bank_app(collector_url: str, write_key: str) -> Starlette:
     """ASGI app serving the demo bank, each page wired to the collector at ``collector_url``.
 
-    ``{{COLLECTOR}}`` and ``{{WRITE_KEY}}`` in the HTML pages are replaced (HTML-escaped) by
-    ``collector_url`` (trailing slash removed) and ``write_key``. ``/`` redirects to the login page.
+    ``{{TOPBAR}}`` and ``{{END}}`` in the HTML pages are replaced by the partials ``_topbar.html`` and
+    ``_end.html``; then ``{{COLLECTOR}}`` and ``{{WRITE_KEY}}`` (HTML-escaped) by ``collector_url``
+    (trailing slash removed) and ``write_key``. ``/`` redirects to the login page.
     Pages carry a Content-Security-Policy that allows scripts and connections only to the bank
     itself and the collector's origin.
 
@@ -81,8 +82,12 @@ def make_bank_app(collector_url: str, write_key: str) -> Starlette:
     if not write_key:
         raise ValueError("write_key must not be empty")
     # Fixed at startup: only files that exist now are served, so no path from a request touches the disk.
-    files = {p.name: p for p in root.iterdir() if p.is_file() and (p.suffix == ".html" or p.suffix in _STATIC_TYPES)}
-    subs = {"{{COLLECTOR}}": html.escape(collector, quote=True), "{{WRITE_KEY}}": html.escape(write_key, quote=True)}
+    # Files named _*.html are partials (shared top bar, footer + consent banner + scripts), not pages.
+    files = {p.name: p for p in root.iterdir()
+             if p.is_file() and not p.name.startswith("_") and (p.suffix == ".html" or p.suffix in _STATIC_TYPES)}
+    subs = {"{{TOPBAR}}\n": (root / "_topbar.html").read_text(encoding="utf-8"),
+            "{{END}}\n": (root / "_end.html").read_text(encoding="utf-8"),
+            "{{COLLECTOR}}": html.escape(collector, quote=True), "{{WRITE_KEY}}": html.escape(write_key, quote=True)}
     csp = ("default-src 'self'; "
            f"script-src 'self' {_origin(collector)}; connect-src 'self' {_origin(collector)}; "
            "img-src 'self' data:; style-src 'self'; object-src 'none'; base-uri 'none'; "
