@@ -47,10 +47,12 @@ class ClickGrid:
 
     @property
     def cols(self) -> int:
+        """Number of grid columns (cells across the page width)."""
         return int(self.values.shape[1])
 
     @property
     def rows(self) -> int:
+        """Number of grid rows (cells down the page height)."""
         return int(self.values.shape[0])
 
     def to_dict(self, decimals: int = 4) -> dict[str, Any]:

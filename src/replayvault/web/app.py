@@ -85,6 +85,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
 
     @app.get("/t/replayvault.js", include_in_schema=False)
     def tracker() -> FileResponse:
+        """The built browser tracker (cacheable 5 min, loadable cross-origin by the sites it records)."""
         path = STATIC_DIR / "replayvault.js"
         if not path.exists():
             raise ReplayVaultError("tracker is not built; run `make build` (cd tracker && npm ci && npm run build)")
