@@ -219,3 +219,22 @@ def test_concurrent_batches_all_keep_their_analytics_facts(client) -> None:
     assert codes == [200] * len(sids)
     facts = {row["session_id"]: row for row in client.rt.analytics.sessions()}
     assert all(facts[sid]["clicks"] == 1 and facts[sid]["page_views"] == 1 for sid in sids)
+
+
+def test_backdrop_snapshot_is_chosen_by_viewport_class_in_the_query(client) -> None:
+    from replayvault.recordings import snapshot_for_url
+
+    def page(ts: int, width: int) -> list[dict]:
+        events = _snapshot_events(ts)[:2]
+        events[0] = dict(events[0], data={"href": "https://bank.example/transfer", "width": width, "height": 800})
+        return events
+
+    tablet_sid = str(uuid.uuid4())
+    assert _post(client, _batch(tablet_sid, 0, page(1_700_000_000_000, 820))).status_code == 200
+    for i in range(3):  # newer desktop snapshots of the same page
+        assert _post(client, _batch(str(uuid.uuid4()), 0, page(1_700_000_100_000 + i, 1280))).status_code == 200
+    _sid, (meta, full) = snapshot_for_url(client.rt, "https://bank.example/transfer?x=1", viewport_class="tablet")
+    assert meta["data"]["width"] == 820 and full["timestamp"] == 1_700_000_000_001
+    _sid, (meta, _full) = snapshot_for_url(client.rt, "https://bank.example/transfer")
+    assert meta["data"]["width"] == 1280
+    assert snapshot_for_url(client.rt, "https://bank.example/transfer", viewport_class="mobile") is None

@@ -24,11 +24,12 @@ from .render.backdrop import render_backdrop
 from .render.heatmap import render_click_map, render_scroll_map
 from .runtime import Runtime
 
-__all__ = ["Heatmap", "dominant_viewport", "heatmap", "heatmap_png", "heatmap_json"]
+__all__ = ["Heatmap", "dominant_class", "dominant_viewport", "heatmap", "heatmap_png", "heatmap_json"]
 
 DEFAULT_WIDTH_PX = 1280
 MAX_HEIGHT_PX = 10_000
-_BACKDROPS: OrderedDict[tuple[int, int], Image.Image | None] = OrderedDict()
+#: Rendered backdrops by (data directory, page snapshot id, width px): rendering takes seconds.
+_BACKDROPS: OrderedDict[tuple[str, int, int], Image.Image | None] = OrderedDict()
 _BACKDROPS_LOCK = threading.Lock()
 _BACKDROPS_MAX = 16
 
@@ -58,7 +59,7 @@ def _backdrop(rt: Runtime, url: str, viewport: str | None, project: str | None) 
         return None
     snapshot_id, events = found
     width = int(events[0]["data"].get("width") or DEFAULT_WIDTH_PX)
-    key = (snapshot_id, width)
+    key = (str(rt.settings.data_dir), snapshot_id, width)  # snapshot ids restart in every database
     with _BACKDROPS_LOCK:
         if key in _BACKDROPS:
             _BACKDROPS.move_to_end(key)
@@ -71,11 +72,15 @@ def _backdrop(rt: Runtime, url: str, viewport: str | None, project: str | None) 
     return image
 
 
+def dominant_class(counts: dict[str, int]) -> str | None:
+    """The viewport class with the most page views in ``counts`` (desktop wins ties), or None without any."""
+    best = max(("desktop", "tablet", "mobile"), key=lambda c: counts.get(c, 0))
+    return best if counts.get(best, 0) else None
+
+
 def dominant_viewport(rt: Runtime, url: str, project: str | None = None) -> str | None:
     """The viewport class with the most page views of ``url`` (desktop wins ties), or None without any."""
-    counts = rt.analytics.viewport_counts(url, project)
-    best = max(("desktop", "tablet", "mobile"), key=lambda c: counts[c])
-    return best if counts[best] else None
+    return dominant_class(rt.analytics.viewport_counts(url, project))
 
 
 def heatmap(rt: Runtime, *, url: str, kind: str = "click", viewport: str | None = None,

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from sqlalchemy import select
 
 from .db.models import Chunk, Masking, PageSnapshot, RecordingSession
-from .analytics.facts import device_class, strip_url
+from .analytics.facts import MOBILE_MAX_PX, TABLET_MAX_PX, strip_url
 from .errors import NotFound
 from .rrweb import EventType
 from .runtime import Runtime
@@ -120,14 +120,19 @@ def snapshot_for_url(rt: Runtime, url: str, *, viewport_class: str | None = None
              .join(Chunk, PageSnapshot.chunk_id == Chunk.id)
              .join(RecordingSession, Chunk.session_id == RecordingSession.id)
              .where(PageSnapshot.url == want, RecordingSession.wrapped_dek.is_not(None))
-             .order_by(PageSnapshot.ts.desc()).limit(200))
+             .order_by(PageSnapshot.ts.desc()).limit(1))
         if project_id:
             q = q.where(RecordingSession.project_id == project_id)
-        rows = [r for r in db.execute(q).all()
-                if viewport_class is None or device_class(r[0].width) == viewport_class]
-    if not rows:
+        if viewport_class is not None:  # the same bounds as analytics.facts.device_class
+            low, high = {"mobile": (0, MOBILE_MAX_PX), "tablet": (MOBILE_MAX_PX, TABLET_MAX_PX),
+                         "desktop": (TABLET_MAX_PX, None)}[viewport_class]
+            q = q.where(PageSnapshot.width >= low)
+            if high is not None:
+                q = q.where(PageSnapshot.width < high)
+        row = db.execute(q).first()
+    if row is None:
         return None
-    snap, chunk, sess = rows[0]
+    snap, chunk, sess = row
     dek = rt.keys.unwrap(sess.project_id, sess.wrapped_dek)
     events = json.loads(open_chunk(rt.blobs.get(chunk.blob_key), dek, chunk_aad(sess.id, chunk.seq)))
     meta: Event = {"type": EventType.Meta, "timestamp": snap.ts - 1,

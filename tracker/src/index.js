@@ -174,8 +174,6 @@ function init(options) {
     blockClass: o.blockClass || 'rr-block',
   };
   keys = storageKeys(cfg.projectId);
-  window.addEventListener('pagehide', releaseSession);
-  window.addEventListener('pageshow', (e) => e.persisted && stop && claimSession()); // back/forward cache
   if (consent.state() === 'granted') start();
 }
 
@@ -205,6 +203,10 @@ const api = {
 function install() {
   if (window.replayvault && window.replayvault.version) return;
   window.replayvault = api;
+  // Once per document (init may run again): give the session back on leave, reclaim it when
+  // the page returns from the back/forward cache.
+  window.addEventListener('pagehide', releaseSession);
+  window.addEventListener('pageshow', (e) => e.persisted && stop && claimSession());
   const d = (document.currentScript || {}).dataset;
   if (d && d.endpoint && d.writeKey) {
     init({

@@ -424,12 +424,18 @@ class _Masker:
         self.tree(add["node"], pid, ctx)
         return True
 
+    def target(self, entry: dict[str, Any]) -> tuple[int | None, NodeInfo | None, bool]:
+        """A mutation entry's node id, what the state knows of it, and whether to keep the entry
+        (False for nodes inside removed scripts or blocked content)."""
+        nid = _int_id(entry.get("id"))
+        info = self.state.get(nid)
+        return nid, info, not (info is not None and info.has(Flag.GONE))
+
     def text_mutation(self, entry: Any) -> bool:
         if not isinstance(entry, dict):
             return True
-        nid = _int_id(entry.get("id"))
-        info = self.state.get(nid)
-        if info is not None and info.has(Flag.GONE):
+        nid, info, keep = self.target(entry)
+        if not keep:
             return False
         value = entry.get("value")
         if value is not None and not isinstance(value, str):
@@ -452,9 +458,8 @@ class _Masker:
     def attribute_mutation(self, entry: Any) -> bool:
         if not isinstance(entry, dict):
             return True
-        nid = _int_id(entry.get("id"))
-        info = self.state.get(nid)
-        if info is not None and info.has(Flag.GONE):
+        nid, info, keep = self.target(entry)
+        if not keep:
             return False
         attrs = entry.get("attributes")
         if not isinstance(attrs, dict):

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from ..display import duration, when
-from ..heatmaps import dominant_viewport
+from ..heatmaps import dominant_class
 from ..recordings import get_session, list_sessions
 
 __all__ = ["router"]
@@ -55,6 +55,6 @@ def heatmaps_page(request: Request, url: str | None = None, kind: str = "click",
         kind = "click"
     counts = rt.analytics.viewport_counts(url) if url else {}
     if viewport not in ("desktop", "tablet", "mobile"):
-        viewport = dominant_viewport(rt, url) if url else None
+        viewport = dominant_class(counts) if url else None
     return templates.TemplateResponse(request, "heatmaps.html", {
         "pages": pages, "url": url, "kind": kind, "viewport": viewport, "counts": counts, "nav": "heatmaps"})
