@@ -12,7 +12,16 @@ Hierarchy::
     │   └── UnsupportedFormat        (import: not an rrweb array or PostHog export)
     ├── AccessDenied
     │   ├── InvalidWriteKey          -> HTTP 401
-    │   └── OriginNotAllowed         -> HTTP 403
+    │   ├── OriginNotAllowed         -> HTTP 403
+    │   ├── NotAuthenticated         -> HTTP 401 (no or bad login session / API token)
+    │   ├── PermissionDenied         -> HTTP 403 (role, purpose, training or approval missing)
+    │   ├── CsrfFailed               -> HTTP 403
+    │   └── TooManyAttempts          -> HTTP 429 (login rate limit)
+    ├── AuditError
+    │   ├── AuditUnavailable         -> HTTP 503 (entry could not be committed; the action is refused)
+    │   ├── ProofError               (an RFC 9162 inclusion or consistency proof does not verify)
+    │   ├── NoteError                (a signed checkpoint note is malformed or its signature is bad)
+    │   └── AuditTampered            (verification found altered, missing or reordered entries)
     ├── ConsentRevoked               -> HTTP 409
     ├── VaultError
     │   ├── KeyFileError             (missing or unreadable key file)
@@ -116,3 +125,70 @@ class NotFound(ReplayVaultError):
     """The requested resource does not exist (or is not visible)."""
 
     status_code = 404
+
+
+class NotAuthenticated(AccessDenied):
+    """No valid login session or API token came with the request."""
+
+    status_code = 401
+
+    def __init__(self, message: str = "login required") -> None:
+        super().__init__(message)
+
+
+class PermissionDenied(AccessDenied):
+    """The user is authenticated but the role, purpose, training attestation or approval is missing."""
+
+    status_code = 403
+
+
+class CsrfFailed(AccessDenied):
+    """A state-changing request came without the session's CSRF token."""
+
+    status_code = 403
+
+    def __init__(self) -> None:
+        super().__init__("missing or invalid CSRF token")
+
+
+class TooManyAttempts(AccessDenied):
+    """Too many failed logins for this user name or address; ``retry_after`` is in seconds."""
+
+    status_code = 429
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many failed logins; try again in {retry_after} s")
+        self.retry_after = retry_after
+
+
+class AuditError(ReplayVaultError):
+    """Audit log failure."""
+
+
+class AuditUnavailable(AuditError):
+    """An audit entry could not be committed, so the action it records is refused."""
+
+    status_code = 503
+
+    def __init__(self) -> None:
+        super().__init__("audit log unavailable; the action was refused and not performed")
+
+
+class ProofError(AuditError):
+    """An inclusion or consistency proof does not verify (RFC 9162 §2.1.3.2, §2.1.4.2)."""
+
+    status_code = 400
+
+
+class NoteError(AuditError):
+    """A checkpoint note is malformed or carries no valid signature by the expected key."""
+
+    status_code = 400
+
+
+class AuditTampered(AuditError):
+    """``audit verify`` found the stored log inconsistent; ``index`` is the first bad entry (or None)."""
+
+    def __init__(self, message: str, index: int | None = None) -> None:
+        super().__init__(message)
+        self.index = index
