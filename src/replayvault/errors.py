@@ -19,7 +19,8 @@ Hierarchy::
     │   └── TooManyAttempts          -> HTTP 429 (login rate limit)
     ├── AuditError
     │   ├── AuditUnavailable         -> HTTP 503 (entry could not be committed; the action is refused)
-    │   ├── ProofError               (an RFC 9162 inclusion or consistency proof does not verify)
+    │   ├── MalformedProof           (a proof, entry or checkpoint is not in the documented shape)
+    │   ├── ProofError               (a well-formed RFC 9162 inclusion or consistency proof does not verify)
     │   ├── NoteError                (a signed checkpoint note is malformed or its signature is bad)
     │   └── AuditTampered            (verification found altered, missing or reordered entries)
     ├── ConsentRevoked               -> HTTP 409
@@ -172,6 +173,12 @@ class AuditUnavailable(AuditError):
 
     def __init__(self) -> None:
         super().__init__("audit log unavailable; the action was refused and not performed")
+
+
+class MalformedProof(AuditError):
+    """A proof, entry, checkpoint or key is malformed (wrong length, bad base64, bad index); nothing was verified."""
+
+    status_code = 400
 
 
 class ProofError(AuditError):
