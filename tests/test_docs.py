@@ -27,12 +27,34 @@ def test_every_setting_is_documented(field: str) -> None:
     assert f"`REPLAYVAULT_{field.upper()}`" in README
 
 
-def test_every_api_route_is_documented() -> None:
-    from replayvault.web import api
+@pytest.mark.parametrize("group", [g.name for g in app.registered_groups])
+def test_every_cli_subcommand_is_documented(group: str) -> None:
+    sub = next(g for g in app.registered_groups if g.name == group).typer_instance
+    for cmd in sub.registered_commands:
+        assert f"`replayvault {group} {cmd.name}" in README, cmd.name
 
-    for route in api.router.routes:
-        path = route.path.split("{")[0].rstrip("/")
-        assert path in README, path
+
+def test_every_api_route_is_documented() -> None:
+    from replayvault.web import api, api_audit, api_people
+
+    for router in (api.router, api_audit.router, api_people.router):
+        for route in router.routes:
+            if not route.include_in_schema:  # CORS preflights
+                continue
+            assert f"{sorted(route.methods)[0]} {route.path.replace('{session_id}', '{id}').replace('{export_id}', '{id}').replace('{token_id}', '{id}').replace('{user_id}', '{id}')}" in README, route.path
+
+
+def test_permission_matrix_in_readme_matches_the_code() -> None:
+    from replayvault.governance.permissions import PURPOSE_ROLES, ROLE_PERMISSIONS, Permission, Purpose, Role
+
+    for perm in Permission:
+        row = next(line for line in README.splitlines() if line.startswith(f"| `{perm.value}` |"))
+        cells = [c.strip() for c in row.strip("|").split("|")[1:]]
+        assert cells == ["✓" if perm in ROLE_PERMISSIONS[r] else "" for r in Role], perm
+    for purpose in Purpose:
+        row = next(line for line in README.splitlines() if line.startswith(f"| `{purpose.value}` |"))
+        cells = [c.strip() for c in row.strip("|").split("|")[1:]]
+        assert cells == ["✓" if r in PURPOSE_ROLES[purpose] else "" for r in Role], purpose
 
 
 @pytest.mark.parametrize("module", ["replayvault.rrweb", "replayvault.vault", "replayvault.ingest",

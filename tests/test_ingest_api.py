@@ -9,6 +9,8 @@ import uuid
 import pytest
 from fastapi.testclient import TestClient
 
+from staff import add_staff, read_events
+
 from replayvault.projects_setup import ensure_project
 from replayvault.recordings import session_events
 from replayvault.web.app import create_app
@@ -37,6 +39,8 @@ def client(rt):
     c = TestClient(create_app(rt))
     c.write_key = project.write_key
     c.rt = rt
+    c.lead = add_staff(rt, "lead", ["compliance_lead"])
+    c.headers.update(c.lead.headers)
     return c
 
 
@@ -153,10 +157,10 @@ def test_stored_chunk_tamper_and_missing_key_file_are_clear_errors(client) -> No
     tampered = bytearray(original)
     tampered[len(tampered) // 2] ^= 0x80
     chunk.write_bytes(bytes(tampered))
-    r = client.get(f"/api/v1/sessions/{sid}/events")
+    r = read_events(client, client.lead, sid)
     assert r.status_code == 500 and "AES-GCM authentication" in r.json()["error"]
     chunk.write_bytes(original)
-    assert client.get(f"/api/v1/sessions/{sid}/events").status_code == 200
+    assert read_events(client, client.lead, sid).status_code == 200
 
     client.rt.settings.key_file.rename(client.rt.settings.key_file.with_suffix(".moved"))
     from replayvault.runtime import Runtime
@@ -198,7 +202,7 @@ def test_hostile_bodies_never_500_and_never_poison_a_session(client, name, raw, 
     assert r.headers["content-type"].startswith("application/json")
     if needle is not None:
         assert r.status_code == 400 and needle in r.json()["error"], r.text
-    events = client.get(f"/api/v1/sessions/{sid}/events")
+    events = read_events(client, client.lead, sid)
     assert events.status_code == 200  # the session stays readable
     assert client.get("/api/v1/sessions").status_code == 200
 

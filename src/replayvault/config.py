@@ -28,6 +28,16 @@ class Settings(BaseSettings):
     max_batch_events: int = Field(default=10_000, description="Most rrweb events accepted in one ingest batch.")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL of the control-plane database; default SQLite in the data directory.")
     chromium_path: Path = Field(default=Path("/usr/bin/chromium"), description="Chromium binary used for heatmap backdrops and the demo.")
+    audit_origin: str = Field(default="replayvault.local/audit",
+                              description="Origin line of signed audit checkpoints, also the signing key's name.")
+    checkpoint_interval_s: int = Field(default=300, ge=0,
+                                       description="`serve` signs an audit checkpoint this often (seconds) when the log grew; 0 turns it off.")
+    training_max_age_days: int = Field(default=365, ge=1,
+                                       description="A compliance-training attestation older than this many days no longer allows reading recordings.")
+    access_grant_minutes: int = Field(default=60, ge=1, le=1440,
+                                      description="How long a declared purpose for reading one recording stays valid, minutes.")
+    cookie_secure: bool = Field(default=False,
+                                description="Mark the login cookie Secure (set true when the dashboard is served over HTTPS).")
 
     @cached_property
     def data_dir(self) -> Path:
@@ -53,6 +63,11 @@ class Settings(BaseSettings):
     def chunks_dir(self) -> Path:
         """Directory of encrypted chunk files."""
         return self.data_dir / "chunks"
+
+    @property
+    def audit_key_file(self) -> Path:
+        """Ed25519 signing key of audit checkpoints (mode 0600)."""
+        return self.data_dir / "keys" / "audit-ed25519.key"
 
     @property
     def key_file(self) -> Path:

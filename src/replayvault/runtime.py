@@ -13,8 +13,10 @@ from functools import cached_property
 from sqlalchemy.orm import Session, sessionmaker
 
 from .analytics.store import AnalyticsStore
+from .audit.log import AuditLog
 from .config import Settings
 from .db.engine import open_database
+from .governance.accounts import LoginLimiter
 from .vault.blobstore import FilesystemBlobStore
 from .vault.keys import KeyRing
 
@@ -38,6 +40,8 @@ class Runtime:
         self.sessions: sessionmaker[Session] = open_database(settings.db_url)
         self.keys = KeyRing(settings.key_file)
         self.blobs = FilesystemBlobStore(settings.chunks_dir)
+        self.audit = AuditLog(self.sessions, settings.audit_key_file, settings.audit_origin)
+        self.login_limiter = LoginLimiter()
         self._locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
         self._locks_guard = threading.Lock()
 

@@ -1,16 +1,18 @@
 """SQLAlchemy 2 models of the control plane (SQLite by default, PostgreSQL for scale-out).
 
 Nothing here holds personal data in clear: recordings live encrypted in chunk files, session
-state keeps only node-map structure (tags, input types, flags), and write keys are stored as
-SHA-256 digests.
+state keeps only node-map structure (tags, input types, flags), write keys, API tokens and login
+session tokens are stored as SHA-256 digests, passwords as argon2id hashes, and users appear in
+the audit log by their pseudonymous id (``u_…``), never by user name.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["Base", "Project", "RecordingSession", "Chunk", "PageSnapshot", "Masking"]
+__all__ = ["Base", "Project", "RecordingSession", "Chunk", "PageSnapshot", "Masking", "User", "UserRole", "ApiToken",
+           "LoginSession", "TrainingAttestation", "AccessGrant", "ExportRequest", "AuditEntry", "AuditCheckpoint"]
 
 
 class Base(DeclarativeBase):
@@ -94,3 +96,137 @@ class Masking(Base):
     session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), index=True)
     kind: Mapped[str] = mapped_column(String(40))
     count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class User(Base):
+    """A person who uses the dashboard or API. ``id`` is pseudonymous (``u_`` + 16 hex) and is what the
+    audit log records; ``password_hash`` is argon2id (RFC 9106); ``totp_secret`` is sealed (AES-GCM)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    totp_secret: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    last_login_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class UserRole(Base):
+    """One role held by a user (see ``governance.permissions.Role``)."""
+
+    __tablename__ = "user_roles"
+    __table_args__ = (UniqueConstraint("user_id", "role", name="uq_user_role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    granted_by: Mapped[str] = mapped_column(String(40))
+    granted_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class ApiToken(Base):
+    """A scoped API token for automation; only the SHA-256 of the secret is kept (shown once)."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    expires_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    last_used_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class LoginSession(Base):
+    """A dashboard login: cookie token (SHA-256 kept), CSRF token, idle and absolute expiry (ms epoch)."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    last_seen_ms: Mapped[int] = mapped_column(BigInteger)
+    expires_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class TrainingAttestation(Base):
+    """A completed compliance-training course (date ``YYYY-MM-DD``), recorded by an hr_liaison."""
+
+    __tablename__ = "training_attestations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    course: Mapped[str] = mapped_column(String(100))
+    completed_on: Mapped[str] = mapped_column(String(10))
+    recorded_by: Mapped[str] = mapped_column(String(40))
+    recorded_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class AccessGrant(Base):
+    """A declared purpose for reading one session's recording, valid until ``expires_ms``."""
+
+    __tablename__ = "access_grants"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    session_id: Mapped[str] = mapped_column(String(64), index=True)
+    purpose: Mapped[str] = mapped_column(String(32))
+    justification: Mapped[str] = mapped_column(String(200))
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    expires_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class ExportRequest(Base):
+    """A request to export one recording; needs a privacy_officer other than the requester (four-eyes).
+
+    ``status``: pending, approved, rejected, downloaded."""
+
+    __tablename__ = "export_requests"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    session_id: Mapped[str] = mapped_column(String(64), index=True)
+    requested_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    purpose: Mapped[str] = mapped_column(String(32))
+    justification: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    decided_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    decided_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    downloaded_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class AuditEntry(Base):
+    """One entry of the append-only audit log; ``idx`` is its leaf index in the RFC 9162 Merkle tree
+    and ``leaf_hash`` = SHA-256(0x00 || canonical entry bytes) (see ``audit.entries``)."""
+
+    __tablename__ = "audit_entries"
+
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    time_ms: Mapped[int] = mapped_column(BigInteger, index=True)
+    actor: Mapped[str] = mapped_column(String(80), index=True)
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    resource: Mapped[str] = mapped_column(String(200), index=True)
+    purpose: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    justification: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    outcome: Mapped[str] = mapped_column(String(16))
+    origin_ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class AuditCheckpoint(Base):
+    """A signed checkpoint (C2SP signed note: origin, tree size, root hash; Ed25519)."""
+
+    __tablename__ = "audit_checkpoints"
+
+    tree_size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    root_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    note: Mapped[str] = mapped_column(Text)
+    created_ms: Mapped[int] = mapped_column(BigInteger)

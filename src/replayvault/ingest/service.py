@@ -80,6 +80,7 @@ def accept_batch(rt: Runtime, project: Project, req: IngestRequest) -> AcceptRes
                                     event_count=0, raw_bytes=0, stored_bytes=0, masked_items=0)
             db.add(sess)
             db.flush()
+        new_key = dek is None
         if dek is None:
             dek = new_data_key()
             # A project that already has keyed sessions must find its KEK in the key file: making a
@@ -92,8 +93,12 @@ def accept_batch(rt: Runtime, project: Project, req: IngestRequest) -> AcceptRes
         blob_key = f"{project.id}/{req.session_id}/{req.seq:010d}-{secrets.token_hex(4)}.rvc"  # unique per attempt
         rt.blobs.put(blob_key, blob)
         try:
-            _record(db, sess, req, out, blob, blob_key, now, dek)
-            db.commit()
+            with rt.audit.lock:  # the chunk and its audit entry (its SHA-256) commit together
+                chunk = _record(db, sess, req, out, blob, blob_key, now, dek)
+                rt.audit.record(actor=f"project:{project.id}", action="chunk.ingested", resource=f"session:{sess.id}",
+                                details={"seq": req.seq, "sha256": chunk.sha256, "events": chunk.event_count,
+                                         "stored_bytes": chunk.stored_bytes, "new_data_key": new_key}, db=db)
+                db.commit()
         except IntegrityError:
             # A concurrent request (another process) stored the same (session, seq) first.
             db.rollback()
@@ -133,7 +138,7 @@ def _open_json(text: str, dek: bytes, session_id: str, name: str) -> dict:
 
 
 def _record(db, sess: RecordingSession, req: IngestRequest, out, blob: bytes, blob_key: str, now: int,  # type: ignore[no-untyped-def]
-            dek: bytes) -> None:
+            dek: bytes) -> Chunk:
     chunk = Chunk(session_id=req.session_id, seq=req.seq, blob_key=blob_key,
                  sha256=hashlib.sha256(blob).hexdigest(), event_count=len(req.events),
                  first_ts=out.first_ts, last_ts=out.last_ts, has_full_snapshot=out.has_full_snapshot,
@@ -157,6 +162,7 @@ def _record(db, sess: RecordingSession, req: IngestRequest, out, blob: bytes, bl
         else:
             row.count += n
     db.flush()
+    return chunk
 
 
 def set_consent(rt: Runtime, project: Project, session_id: str, state: str) -> None:

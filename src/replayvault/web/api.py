@@ -3,16 +3,19 @@
 Collector routes (write key, CORS per project):
     POST /api/v1/ingest     rrweb batch -> 200 {"accepted", "duplicate", "events", "maskings"}
     POST /api/v1/consent    consent decision for a session -> 200
-Read routes (dashboard; login arrives with the accountability issue):
-    GET  /api/v1/sessions, /api/v1/sessions/{id}, /api/v1/sessions/{id}/events
-    GET  /api/v1/pages, /api/v1/heatmaps
+Read routes (login cookie or API token; the permission of each is in governance.permissions):
+    GET  /api/v1/sessions, /api/v1/sessions/{id}, /api/v1/pages, /api/v1/heatmaps
+    POST /api/v1/sessions/{id}/access   declare purpose + justification -> grant id
+    GET  /api/v1/sessions/{id}/events   masked rrweb events under a grant (audited first)
+    POST /api/v1/sessions/{id}/seeks    log a jump inside the replay
+    GET  /api/v1/sessions/{id}/viewers  who looked at this session (audit entries)
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Body, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from starlette.requests import ClientDisconnect
@@ -23,9 +26,11 @@ from ..errors import BatchTooLarge, MalformedBatch, OriginNotAllowed, ReplayVaul
 from ..ingest.projects import origin_allowed, project_for_key
 from ..ingest.service import accept_batch, set_consent
 from ..ingest.validate import decode_body, parse_consent, parse_ingest
-from ..recordings import get_session, list_sessions, session_events
+from ..governance.reading import declare_purpose, read_events, record_seek, viewers
+from ..recordings import get_session, list_sessions
 from ..runtime import Runtime
 from . import heatmaps
+from .auth import client_ip, principal
 
 __all__ = ["router"]
 
@@ -142,10 +147,34 @@ def session(request: Request, session_id: str) -> dict:
     return {**summary.as_dict(), "maskings": counts}
 
 
-@router.get("/sessions/{session_id}/events", summary="Masked rrweb events of a session")
-def events(request: Request, session_id: str) -> JSONResponse:
-    """The decrypted, masked rrweb events (for the replay player)."""
-    return JSONResponse(session_events(_rt(request), session_id), headers={"Cache-Control": "no-store"})
+@router.post("/sessions/{session_id}/access", summary="Declare a purpose for reading one recording")
+def access(request: Request, session_id: str, purpose: str = Body(..., max_length=40),
+           justification: str = Body(..., max_length=400)) -> dict:
+    """JSON ``{"purpose", "justification"}`` -> ``{"grant", "expires_ms", "purpose"}``; 403 names the reason."""
+    g = declare_purpose(_rt(request), principal(request), session_id, purpose, justification, client_ip(request))
+    return {"grant": g.id, "expires_ms": g.expires_ms, "purpose": g.purpose, "session_id": session_id}
+
+
+@router.get("/sessions/{session_id}/events", summary="Masked rrweb events of a session (purpose-bound)")
+def events(request: Request, session_id: str, grant: str | None = Query(None, max_length=40)) -> JSONResponse:
+    """The decrypted, masked rrweb events under ``grant`` (from ``POST .../access``); the view is
+    audited before the events are sent, and refused (503) when the audit log cannot be written."""
+    data = read_events(_rt(request), principal(request), session_id, grant, client_ip(request))
+    return JSONResponse(data, headers={"Cache-Control": "no-store"})
+
+
+@router.post("/sessions/{session_id}/seeks", summary="Log a jump inside a replay")
+def seeks(request: Request, session_id: str, grant: str = Body(..., max_length=40),
+          from_ms: int = Body(...), to_ms: int = Body(...)) -> dict:
+    """JSON ``{"grant", "from_ms", "to_ms"}`` (offsets from the recording's start, ms) -> ``{"logged": true}``."""
+    record_seek(_rt(request), principal(request), session_id, grant, from_ms, to_ms, client_ip(request))
+    return {"logged": True}
+
+
+@router.get("/sessions/{session_id}/viewers", summary="Who viewed a session")
+def session_viewers(request: Request, session_id: str) -> list[dict]:
+    """Audit entries of views, declarations and exports of this session, newest first."""
+    return viewers(_rt(request), session_id)
 
 
 @router.get("/pages", summary="Recorded pages (URL without query) with page views and clicks")

@@ -11,18 +11,20 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
+from urllib.parse import quote
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from ..config import get_settings
-from ..errors import ReplayVaultError
+from ..errors import NotAuthenticated, ReplayVaultError, TooManyAttempts
 from ..runtime import Runtime
-from . import api, dashboard
+from . import api, api_audit, api_people, dashboard
+from .auth import enforce
 
 __all__ = ["create_app", "STATIC_DIR"]
 
@@ -46,12 +48,18 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     """Build the ASGI app on ``runtime`` (default: a :class:`Runtime` from the environment's settings)."""
     rt = runtime or Runtime(get_settings())
     # No Swagger UI: it loads scripts from a CDN, which the dashboard CSP (rightly) forbids.
-    app = FastAPI(title="replayvault", version="0.1.0", docs_url=None, redoc_url=None)
+    # enforce() applies governance.permissions.ROUTE_RULES before every route.
+    app = FastAPI(title="replayvault", version="0.1.0", docs_url=None, redoc_url=None,
+                  dependencies=[Depends(enforce)])
     app.state.rt = rt
 
     @app.exception_handler(ReplayVaultError)
-    async def _rv_error(_req: Request, exc: ReplayVaultError) -> JSONResponse:
+    async def _rv_error(req: Request, exc: ReplayVaultError) -> Response:
+        if isinstance(exc, NotAuthenticated) and req.method == "GET" and not req.url.path.startswith("/api/"):
+            return RedirectResponse(f"/login?next={quote(req.url.path, safe='/')}", status_code=303)
         resp = _error(exc.status_code, str(exc))
+        if isinstance(exc, TooManyAttempts):
+            resp.headers["Retry-After"] = str(exc.retry_after)
         origin = getattr(exc, "cors_origin", None)
         if origin:
             resp.headers["Access-Control-Allow-Origin"] = origin
@@ -96,6 +104,8 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     # API from a browser; answering only known Host names stops that.
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=rt.settings.host_names or ["127.0.0.1"])
     app.include_router(api.router)
+    app.include_router(api_people.router)
+    app.include_router(api_audit.router)
     app.include_router(dashboard.router)
     STATIC_DIR.mkdir(exist_ok=True)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -1,9 +1,30 @@
 // Starts rrweb-player on the session page. Events are fetched from the API (already masked on the
 // server); rrweb replays them into an about:blank iframe sandboxed without allow-scripts.
+// Jumps inside the replay (seeking on the progress bar) are reported to the audit log.
 (function () {
   "use strict";
   var el = document.getElementById("player");
   if (!el) return;
+
+  // A jump is a change of the replay clock by more than 3 s beyond what elapsed wall time explains.
+  function watchSeeks(player) {
+    if (!player || !player.addEventListener || !el.dataset.seeks) return;
+    var lastT = 0, lastWall = Date.now(), lastSent = 0;
+    player.addEventListener("ui-update-current-time", function (ev) {
+      var t = Math.max(0, Math.round(ev && typeof ev.payload === "number" ? ev.payload : 0));
+      var now = Date.now();
+      var expected = lastT + (now - lastWall) * 8; // up to 8x playback speed
+      if ((t < lastT - 3000 || t > expected + 3000) && now - lastSent > 1000) {
+        lastSent = now;
+        fetch(el.dataset.seeks, {
+          method: "POST", credentials: "same-origin",
+          headers: { "Content-Type": "application/json", "X-CSRF-Token": el.dataset.csrf || "" },
+          body: JSON.stringify({ grant: el.dataset.grant, from_ms: lastT, to_ms: t }),
+        }).catch(function () {});
+      }
+      lastT = t; lastWall = now;
+    });
+  }
   fetch(el.dataset.events, { credentials: "same-origin", headers: { Accept: "application/json" } })
     .then(function (r) {
       if (!r.ok) throw new Error("could not load events (HTTP " + r.status + ")");
@@ -25,6 +46,7 @@
         },
       });
       el.dataset.ready = "1";
+      watchSeeks(window.replayvaultPlayer);
     })
     .catch(function (err) {
       el.textContent = String(err.message || err);

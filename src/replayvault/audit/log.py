@@ -1,0 +1,243 @@
+"""The audit log: append entries durably, keep the Merkle tree, sign checkpoints, serve proofs.
+
+Entries live in the ``audit_entries`` table of the control-plane database, so the server and CLI
+commands (which run in other processes) append to one log. Indexes are dense from 0; an append
+takes ``max(idx) + 1`` inside its transaction and retries when another process took that index
+first (the primary key refuses duplicates). An entry is committed before the action it records
+returns its result: when the commit fails, :class:`~replayvault.errors.AuditUnavailable` is raised
+and the caller refuses the action.
+
+The in-memory :class:`~.merkle.MerkleTree` is a cache of the stored leaf hashes, brought up to date
+from the database before every proof or checkpoint.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..db.models import AuditCheckpoint, AuditEntry
+from ..errors import AuditTampered, AuditUnavailable, MalformedProof, NotFound
+from .entries import Entry, clean_text
+from .merkle import MerkleTree
+from .note import Checkpoint, NoteSigner, load_or_create_signer
+
+__all__ = ["AuditLog", "row_entry", "b64"]
+
+_RETRIES = 8
+
+
+def b64(data: bytes) -> str:
+    """Standard base64 (RFC 4648 §4), as in checkpoints and the transparency-dev proof vectors."""
+    return base64.b64encode(data).decode("ascii")
+
+
+def row_entry(row: AuditEntry) -> Entry:
+    """The :class:`Entry` stored in a database row."""
+    return Entry(idx=row.idx, time_ms=row.time_ms, actor=row.actor, action=row.action, resource=row.resource,
+                 outcome=row.outcome, purpose=row.purpose, justification=row.justification,
+                 origin_ip=row.origin_ip, details=row.details or {})
+
+
+@dataclass(frozen=True)
+class StoredCheckpoint:
+    """A signed checkpoint as stored: tree size, root hash (32 bytes), the signed note text, time (ms)."""
+
+    size: int
+    root: bytes
+    note: str
+    created_ms: int
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON shape used by the API and proof bundles."""
+        return {"tree_size": self.size, "root_hash": b64(self.root), "note": self.note, "created_ms": self.created_ms}
+
+
+class AuditLog:
+    """Append-only, Merkle-hashed audit log of one data directory.
+
+    Args:
+        sessions: control-plane session factory.
+        key_path: Ed25519 checkpoint signing key file (created 0600 on first use).
+        origin: checkpoint origin line, also the signing key's name (C2SP tlog-checkpoint).
+    """
+
+    def __init__(self, sessions: sessionmaker[Session], key_path: Path, origin: str) -> None:
+        self._sessions = sessions
+        self._key_path = key_path
+        self.origin = origin
+        self.lock = threading.RLock()
+        self._tree = MerkleTree()
+        self._signer: NoteSigner | None = None
+
+    # -- appending ---------------------------------------------------------------------------
+    def record(self, *, actor: str, action: str, resource: str, outcome: str = "ok", purpose: str | None = None,
+               justification: str | None = None, origin_ip: str | None = None,
+               details: dict[str, Any] | None = None, db: Session | None = None) -> Entry:
+        """Append one entry and commit it; return it.
+
+        With ``db``, the entry joins the caller's transaction instead (the caller commits, holding
+        :attr:`lock`), so an action and its entry commit together or not at all.
+
+        Raises:
+            AuditUnavailable: the entry could not be committed (the caller must refuse the action).
+            InvalidInput: ``justification`` is longer than 200 characters.
+        """
+        fields = dict(actor=actor, action=action, resource=resource, outcome=outcome, purpose=purpose,
+                      justification=clean_text(justification), origin_ip=origin_ip, details=details or {})
+        if db is not None:
+            return self._add(db, fields)
+        with self.lock:
+            for _ in range(_RETRIES):
+                try:
+                    with self._sessions() as s:
+                        entry = self._add(s, fields)
+                        s.commit()
+                    return entry
+                except IntegrityError:
+                    continue  # another process appended at this index first
+                except (SQLAlchemyError, OSError) as exc:
+                    raise AuditUnavailable() from exc
+            raise AuditUnavailable()
+
+    @staticmethod
+    def _add(db: Session, fields: dict[str, Any]) -> Entry:
+        last = db.scalar(select(func.max(AuditEntry.idx)))
+        entry = Entry(idx=0 if last is None else last + 1, time_ms=int(time.time() * 1000), **fields)
+        db.add(AuditEntry(**entry.as_dict(), leaf_hash=entry.leaf_hash()))
+        db.flush()
+        return entry
+
+    # -- tree and checkpoints ----------------------------------------------------------------
+    @property
+    def signer(self) -> NoteSigner:
+        """The checkpoint signer (key loaded or created on first use)."""
+        if self._signer is None:
+            self._signer = load_or_create_signer(self._key_path, self.origin)
+        return self._signer
+
+    @property
+    def verifier_key(self) -> str:
+        """The public verifier key string auditors use offline (``name+keyid+base64``)."""
+        return self.signer.verifier_key
+
+    def tree(self) -> MerkleTree:
+        """The Merkle tree of every stored entry, brought up to date from the database.
+
+        Raises:
+            AuditTampered: stored indexes are not dense (an entry was deleted).
+        """
+        with self.lock, self._sessions() as db:
+            start = self._tree.size
+            rows = db.execute(select(AuditEntry.idx, AuditEntry.leaf_hash)
+                              .where(AuditEntry.idx >= start).order_by(AuditEntry.idx))
+            for expected, (idx, leaf) in enumerate(rows, start):
+                if idx != expected:
+                    raise AuditTampered(f"audit entry {expected} is missing", expected)
+                self._tree.append(bytes(leaf))
+            return self._tree
+
+    def latest_checkpoint(self) -> StoredCheckpoint | None:
+        """The newest stored checkpoint, or None before the first."""
+        with self._sessions() as db:
+            row = db.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.tree_size.desc()).limit(1)).first()
+            return None if row is None else StoredCheckpoint(row.tree_size, bytes(row.root_hash), row.note, row.created_ms)
+
+    def checkpoint_at(self, size: int) -> StoredCheckpoint | None:
+        """The stored checkpoint of exactly ``size`` entries, if one was signed."""
+        with self._sessions() as db:
+            row = db.get(AuditCheckpoint, size)
+            return None if row is None else StoredCheckpoint(row.tree_size, bytes(row.root_hash), row.note, row.created_ms)
+
+    def checkpoint(self) -> StoredCheckpoint:
+        """Sign and store a checkpoint of the current tree (or return the latest if the tree did not grow).
+
+        Before signing, the new tree must extend the previous checkpoint (its root equals the new
+        tree's root at the old size, RFC 9162 §2.1.4); otherwise nothing is signed.
+
+        Raises:
+            AuditTampered: the stored entries no longer match the previous checkpoint.
+        """
+        with self.lock:
+            tree = self.tree()
+            prev = self.latest_checkpoint()
+            if prev is not None and prev.size == tree.size:
+                return prev
+            if prev is not None and (prev.size > tree.size or tree.root(prev.size) != prev.root):
+                raise AuditTampered(f"stored entries do not match the checkpoint of size {prev.size}; not signing",
+                                    None)
+            root = tree.root(tree.size)
+            note = self.signer.sign(Checkpoint(self.origin, tree.size, root).body())
+            now = int(time.time() * 1000)
+            with self._sessions() as db:
+                db.add(AuditCheckpoint(tree_size=tree.size, root_hash=root, note=note, created_ms=now))
+                db.commit()
+            return StoredCheckpoint(tree.size, root, note, now)
+
+    # -- proofs ------------------------------------------------------------------------------
+    def entry(self, idx: int) -> Entry:
+        """The stored entry at ``idx``.
+
+        Raises:
+            NotFound: no entry has that index.
+        """
+        with self._sessions() as db:
+            row = db.get(AuditEntry, idx)
+            if row is None:
+                raise NotFound(f"no audit entry {idx}")
+            return row_entry(row)
+
+    def _covering_checkpoint(self, tree_size: int | None, at_least: int) -> StoredCheckpoint:
+        if tree_size is None:
+            cp = self.latest_checkpoint()
+            if cp is None or cp.size < at_least:
+                cp = self.checkpoint()
+            return cp
+        cp = self.checkpoint_at(tree_size)
+        if cp is None:
+            raise NotFound(f"no signed checkpoint has tree size {tree_size}")
+        return cp
+
+    def inclusion_bundle(self, idx: int, tree_size: int | None = None) -> dict[str, Any]:
+        """Everything an auditor needs to check entry ``idx`` offline.
+
+        ``{"entry": canonical JSON text, "leaf_index", "tree_size", "leaf_hash", "proof": [base64],
+        "checkpoint": signed note}`` — the proof is against a signed checkpoint: the one of
+        ``tree_size`` entries, or by default the latest (signed now if none covers ``idx``).
+
+        Raises:
+            NotFound: no such entry, or no checkpoint of ``tree_size``.
+            MalformedProof: the checkpoint does not cover ``idx``.
+        """
+        entry = self.entry(idx)
+        cp = self._covering_checkpoint(tree_size, idx + 1)
+        if idx >= cp.size:
+            raise MalformedProof(f"entry {idx} is not in the tree of size {cp.size}")
+        proof = self.tree().inclusion_proof(idx, cp.size)
+        return {"entry": entry.canonical().decode("utf-8"), "leaf_index": idx, "tree_size": cp.size,
+                "leaf_hash": b64(entry.leaf_hash()), "proof": [b64(h) for h in proof], "checkpoint": cp.note}
+
+    def consistency_bundle(self, first: int, second: int | None = None) -> dict[str, Any]:
+        """A consistency proof between two signed checkpoints (RFC 9162 §2.1.4).
+
+        ``{"first": {checkpoint}, "second": {checkpoint}, "proof": [base64]}``; ``second``
+        defaults to the latest checkpoint.
+
+        Raises:
+            NotFound: no checkpoint of that size.
+            MalformedProof: ``first`` is larger than ``second``.
+        """
+        a = self._covering_checkpoint(first, 0)
+        b = self._covering_checkpoint(second, 0)
+        if a.size > b.size:
+            raise MalformedProof(f"first tree size {a.size} is larger than second {b.size}")
+        proof = self.tree().consistency_proof(a.size, b.size)
+        return {"first": a.as_dict(), "second": b.as_dict(), "proof": [b64(h) for h in proof]}

@@ -1,0 +1,170 @@
+"""Verification of the audit log: the whole stored log, or one proof bundle offline.
+
+:func:`verify_log` recomputes everything from the stored entries (``replayvault audit verify``);
+:func:`verify_bundle` needs only a proof bundle and the public verifier key, no database
+(``replayvault audit verify-proof``), so an auditor can check an entry on their own machine.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..db.models import AuditCheckpoint, AuditEntry
+from ..errors import AuditTampered, InvalidInput, MalformedProof, NoteError
+from .entries import Entry, canonical_bytes
+from .merkle import MerkleTree, leaf_hash, verify_consistency, verify_inclusion
+from .note import open_checkpoint
+
+__all__ = ["VerifyReport", "verify_log", "verify_bundle"]
+
+_BATCH = 20_000
+
+
+@dataclass
+class VerifyReport:
+    """Result of :func:`verify_log`: entries and checkpoints checked, and the latest verified checkpoint."""
+
+    entries: int = 0
+    checkpoints: int = 0
+    latest_size: int | None = None
+    latest_root: str | None = None
+    problems: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON shape of the API's ``/audit/verify``."""
+        return {"ok": not self.problems, "entries": self.entries, "checkpoints": self.checkpoints,
+                "latest_checkpoint_size": self.latest_size, "latest_root_hash": self.latest_root,
+                "problems": self.problems}
+
+
+def _rebuild(db: Session, progress: Callable[[int], None] | None) -> MerkleTree:
+    # Steps 1-2: indexes dense from 0; each row's fields hash to its stored leaf hash.
+    tree = MerkleTree()
+    cols = [getattr(AuditEntry, k) for k in ("idx", "time_ms", "actor", "action", "resource", "outcome",
+                                             "purpose", "justification", "origin_ip", "details")]
+    rows = db.execute(select(*cols, AuditEntry.leaf_hash).order_by(AuditEntry.idx)).yield_per(_BATCH)
+    for expected, row in enumerate(rows):
+        idx = row[0]
+        if idx != expected:
+            raise AuditTampered(f"audit entry {expected} is missing (next stored index is {idx})", expected)
+        entry = Entry(idx=idx, time_ms=row[1], actor=row[2], action=row[3], resource=row[4], outcome=row[5],
+                      purpose=row[6], justification=row[7], origin_ip=row[8], details=row[9] or {})
+        computed = entry.leaf_hash()
+        if computed != bytes(row[10]):
+            raise AuditTampered(f"audit entry {idx} was altered: its fields do not match its leaf hash", idx)
+        tree.append(computed)
+        if progress and idx % _BATCH == 0:
+            progress(idx)
+    return tree
+
+
+def verify_log(sessions: sessionmaker[Session], verifier_key: str, origin: str,
+               progress: Callable[[int], None] | None = None) -> VerifyReport:
+    """Recompute the whole log and check every signed checkpoint.
+
+    Steps:
+      1. entry indexes are dense from 0 (a deleted or inserted-with-gap row is named);
+      2. each entry's canonical bytes hash to its stored leaf hash (an edited or reordered row is named);
+      3. every checkpoint's note carries a valid Ed25519 signature by ``verifier_key``, and its
+         size and root match the stored columns;
+      4. every checkpoint's root equals the recomputed tree's root at its size (RFC 9162 §2.1.1),
+         so entries changed together with their leaf hashes, or removed from the end, are caught;
+         the first bad index lies between the last good checkpoint and the first bad one.
+
+    Raises:
+        AuditTampered: the first problem found, with ``index`` the first bad entry when known.
+    """
+    report = VerifyReport()
+    with sessions() as db:
+        tree = _rebuild(db, progress)
+        report.entries = tree.size
+        checkpoints = db.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.tree_size)).all()
+    good = 0
+    for cp in checkpoints:
+        # Step 3
+        try:
+            opened = open_checkpoint(cp.note, verifier_key, origin)
+        except NoteError as exc:
+            raise AuditTampered(f"checkpoint of size {cp.tree_size}: {exc}", None) from None
+        if opened.size != cp.tree_size or opened.root != bytes(cp.root_hash):
+            raise AuditTampered(f"checkpoint of size {cp.tree_size} was altered: its columns differ from its signed note",
+                                None)
+        # Step 4
+        if opened.size > tree.size:
+            raise AuditTampered(f"checkpoint of size {opened.size} covers entries that are gone "
+                                f"(the log has {tree.size}); first missing entry is {tree.size}", tree.size)
+        if tree.root(opened.size) != opened.root:
+            raise AuditTampered(f"entries were rewritten: the tree of size {opened.size} does not match its signed "
+                                f"checkpoint; the first bad entry is at index {good} or later, below {opened.size}",
+                                good)
+        good = opened.size
+        report.checkpoints += 1
+        report.latest_size, report.latest_root = opened.size, base64.b64encode(opened.root).decode()
+    return report
+
+
+def _b64_hash(text: Any, what: str) -> bytes:
+    try:
+        raw = base64.b64decode(text, validate=True) if isinstance(text, str) else b""
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) != 32:
+        raise MalformedProof(f"{what} is not a base64 SHA-256 hash")
+    return raw
+
+
+def verify_bundle(bundle: dict[str, Any], verifier_key: str, origin: str | None = None) -> dict[str, Any]:
+    """Check a proof bundle offline with only the public key; return what was proven.
+
+    An inclusion bundle (``entry``, ``leaf_index``, ``tree_size``, ``proof``, ``checkpoint``):
+      1. open the checkpoint note with ``verifier_key`` (Ed25519 signature, C2SP signed note);
+      2. its tree size equals ``tree_size``;
+      3. recompute the leaf hash from the entry text itself (never trust a supplied hash) and
+         check the entry's own ``idx`` is ``leaf_index``;
+      4. verify the inclusion proof against the checkpoint's root (RFC 9162 §2.1.3.2).
+    A consistency bundle (``first``, ``second``, ``proof``): open both notes, then verify the
+    consistency proof between their roots (RFC 9162 §2.1.4.2).
+
+    Returns:
+        ``{"kind": "inclusion", "leaf_index", "tree_size", "entry": {...}}`` or
+        ``{"kind": "consistency", "first_size", "second_size"}``.
+
+    Raises:
+        MalformedProof: the bundle is not in the documented shape.
+        NoteError: a checkpoint is malformed or not signed by ``verifier_key``.
+        ProofError: the proof does not verify.
+    """
+    if not isinstance(bundle, dict) or not isinstance(bundle.get("proof"), list):
+        raise MalformedProof("a proof bundle is a JSON object with a 'proof' list")
+    proof = [_b64_hash(h, f"proof hash {i}") for i, h in enumerate(bundle["proof"])]
+    if "entry" in bundle:
+        # Steps 1-2
+        cp = open_checkpoint(str(bundle.get("checkpoint", "")), verifier_key, origin)
+        if bundle.get("tree_size") != cp.size:
+            raise MalformedProof(f"bundle tree_size {bundle.get('tree_size')} differs from the checkpoint's {cp.size}")
+        # Step 3
+        try:
+            entry = Entry.from_dict(json.loads(bundle["entry"]))
+        except (TypeError, ValueError, InvalidInput) as exc:
+            raise MalformedProof(f"entry is not a canonical audit entry: {exc}") from None
+        if canonical_bytes(entry.as_dict()) != str(bundle["entry"]).encode("utf-8"):
+            raise MalformedProof("entry text is not in canonical form")
+        if entry.idx != bundle.get("leaf_index"):
+            raise MalformedProof(f"entry index {entry.idx} differs from leaf_index {bundle.get('leaf_index')}")
+        # Step 4
+        verify_inclusion(leaf_hash(entry.canonical()), entry.idx, cp.size, proof, cp.root)
+        return {"kind": "inclusion", "leaf_index": entry.idx, "tree_size": cp.size, "entry": entry.as_dict()}
+    first, second = bundle.get("first"), bundle.get("second")
+    if not isinstance(first, dict) or not isinstance(second, dict):
+        raise MalformedProof("a proof bundle has either 'entry' (inclusion) or 'first' and 'second' (consistency)")
+    a = open_checkpoint(str(first.get("note", "")), verifier_key, origin)
+    b = open_checkpoint(str(second.get("note", "")), verifier_key, origin)
+    verify_consistency(a.size, b.size, proof, a.root, b.root)
+    return {"kind": "consistency", "first_size": a.size, "second_size": b.size}

@@ -1,0 +1,191 @@
+"""Accountable reads of recording content: each step is written to the audit log first.
+
+Used by the API and the dashboard alike. Order of every read: check (purpose, justification,
+training, four-eyes) → append and commit the audit entry → only then decrypt and return data.
+When the audit entry cannot be committed the read raises
+:class:`~replayvault.errors.AuditUnavailable` and no data leaves the vault. Refusals are audited
+too (``outcome="denied"``), which is what the access-policy incident count is built from.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from ..db.models import AccessGrant, AuditEntry, ExportRequest, User
+from ..errors import AccessDenied, InvalidInput
+from ..recordings import get_session, session_events
+from ..runtime import Runtime
+from ..types import Event
+from .access import decide_export, open_grant, request_export, take_export, use_grant
+from .accounts import Principal
+from .permissions import Permission
+
+__all__ = ["declare_purpose", "read_events", "record_seek", "viewers", "ask_export", "decide", "download_export",
+           "list_exports", "VIEW_ACTIONS"]
+
+#: Audit actions that show a person looked at (or took) a recording's content.
+VIEW_ACTIONS = ("recording.access_declared", "recording.view", "recording.seek", "recording.export_requested",
+                "recording.export_decided", "recording.exported")
+
+
+def _denied(rt: Runtime, p: Principal, action: str, sid: str, ip: str | None, exc: Exception,
+            purpose: str | None = None) -> None:
+    rt.audit.record(actor=p.actor, action=action, resource=f"session:{sid}", outcome="denied", purpose=purpose,
+                    origin_ip=ip, details={"reason": str(exc)[:200]})
+
+
+def declare_purpose(rt: Runtime, p: Principal, sid: str, purpose: str | None, justification: str | None,
+                    ip: str | None) -> AccessGrant:
+    """Open an access grant for reading ``sid``; the grant and its audit entry commit together.
+
+    Raises:
+        NotFound, InvalidInput, PermissionDenied: see :func:`.access.open_grant` (refusals audited).
+        AuditUnavailable: the audit entry could not be committed (nothing granted).
+    """
+    s = rt.settings
+    try:
+        with rt.audit.lock, rt.sessions() as db:
+            grant = open_grant(db, p, sid, purpose, justification, max_age_days=s.training_max_age_days,
+                               minutes=s.access_grant_minutes)
+            rt.audit.record(actor=p.actor, action="recording.access_declared", resource=f"session:{sid}",
+                            purpose=grant.purpose, justification=grant.justification, origin_ip=ip,
+                            details={"grant": grant.id, "expires_ms": grant.expires_ms}, db=db)
+            db.commit()
+            return grant
+    except (AccessDenied, InvalidInput) as exc:
+        _denied(rt, p, "recording.access_declared", sid, ip, exc, purpose if isinstance(purpose, str) else None)
+        raise
+
+
+def read_events(rt: Runtime, p: Principal, sid: str, grant_id: str | None, ip: str | None) -> list[Event]:
+    """The masked events of ``sid`` under the caller's grant; audited (``recording.view``) before decrypting.
+
+    Raises:
+        PermissionDenied: no valid grant, or training lapsed (audited as denied).
+        AuditUnavailable: the view could not be logged, so nothing is returned.
+        NotFound: no such session.
+    """
+    try:
+        with rt.sessions() as db:
+            grant = use_grant(db, p, grant_id, sid, rt.settings.training_max_age_days)
+    except AccessDenied as exc:
+        _denied(rt, p, "recording.view", sid, ip, exc)
+        raise
+    summary, _ = get_session(rt, sid)
+    rt.audit.record(actor=p.actor, action="recording.view", resource=f"session:{sid}", purpose=grant.purpose,
+                    justification=grant.justification, origin_ip=ip,
+                    details={"grant": grant.id, "from_ms": summary.start, "to_ms": summary.end,
+                             "events": summary.events})
+    return session_events(rt, sid)
+
+
+def record_seek(rt: Runtime, p: Principal, sid: str, grant_id: str | None, from_ms: int, to_ms: int,
+                ip: str | None) -> None:
+    """Log that the viewer jumped within the replay (``from_ms``/``to_ms``: offsets from the start, ms).
+
+    Raises:
+        PermissionDenied: no valid grant.
+        InvalidInput: negative offsets or over 30 days.
+    """
+    if not (0 <= from_ms <= 2_592_000_000 and 0 <= to_ms <= 2_592_000_000):
+        raise InvalidInput("seek offsets must be 0 to 2592000000 ms")
+    with rt.sessions() as db:
+        grant = use_grant(db, p, grant_id, sid, rt.settings.training_max_age_days)
+    rt.audit.record(actor=p.actor, action="recording.seek", resource=f"session:{sid}", purpose=grant.purpose,
+                    justification=grant.justification, origin_ip=ip,
+                    details={"grant": grant.id, "from_offset_ms": from_ms, "to_offset_ms": to_ms})
+
+
+def viewers(rt: Runtime, sid: str, limit: int = 200) -> list[dict[str, Any]]:
+    """Who looked at ``sid``: audit entries of :data:`VIEW_ACTIONS`, newest first, with user names resolved.
+
+    Each item: ``idx``, ``time_ms``, ``actor``, ``username``, ``action``, ``purpose``,
+    ``justification``, ``outcome``.
+    """
+    with rt.sessions() as db:
+        rows = db.scalars(select(AuditEntry).where(AuditEntry.resource == f"session:{sid}",
+                                                   AuditEntry.action.in_(VIEW_ACTIONS))
+                          .order_by(AuditEntry.idx.desc()).limit(limit)).all()
+        names = dict(db.execute(select(User.id, User.username)).all())
+    return [{"idx": r.idx, "time_ms": r.time_ms, "actor": r.actor, "username": names.get(r.actor.removeprefix("user:")),
+             "action": r.action, "purpose": r.purpose, "justification": r.justification, "outcome": r.outcome}
+            for r in rows]
+
+
+def ask_export(rt: Runtime, p: Principal, sid: str, purpose: str | None, justification: str | None,
+               ip: str | None) -> ExportRequest:
+    """Request an export of ``sid`` (waits for a privacy_officer's approval); audited with the request.
+
+    Raises:
+        NotFound, InvalidInput, PermissionDenied: see :func:`.access.request_export` (refusals audited).
+    """
+    try:
+        with rt.audit.lock, rt.sessions() as db:
+            row = request_export(db, p, sid, purpose, justification, rt.settings.training_max_age_days)
+            rt.audit.record(actor=p.actor, action="recording.export_requested", resource=f"session:{sid}",
+                            purpose=row.purpose, justification=row.justification, origin_ip=ip,
+                            details={"export": row.id}, db=db)
+            db.commit()
+            return row
+    except (AccessDenied, InvalidInput) as exc:
+        _denied(rt, p, "recording.export_requested", sid, ip, exc)
+        raise
+
+
+def decide(rt: Runtime, p: Principal, export_id: str, approve: bool, ip: str | None) -> ExportRequest:
+    """Approve or reject someone else's export request; audited with the decision.
+
+    Raises:
+        NotFound: no such request. PermissionDenied: own request or not pending (audited as denied).
+    """
+    try:
+        with rt.audit.lock, rt.sessions() as db:
+            row = decide_export(db, p, export_id, approve)
+            rt.audit.record(actor=p.actor, action="recording.export_decided", resource=f"session:{row.session_id}",
+                            purpose=row.purpose, origin_ip=ip,
+                            details={"export": row.id, "decision": row.status, "requested_by": f"user:{row.requested_by}"},
+                            db=db)
+            db.commit()
+            return row
+    except AccessDenied as exc:
+        rt.audit.record(actor=p.actor, action="recording.export_decided", resource=f"export:{export_id}",
+                        outcome="denied", origin_ip=ip, details={"reason": str(exc)[:200]})
+        raise
+
+
+def download_export(rt: Runtime, p: Principal, export_id: str, ip: str | None) -> dict[str, Any]:
+    """The approved export (metadata and masked events) for its requester, once; audited before decrypting.
+
+    Returns ``{"export": {...}, "session": {...}, "events": [...]}``.
+
+    Raises:
+        NotFound: no such request of this user. PermissionDenied: not approved or already downloaded.
+        AuditUnavailable: not logged, so nothing is returned.
+    """
+    with rt.audit.lock, rt.sessions() as db:
+        row = take_export(db, p, export_id, rt.settings.training_max_age_days)
+        rt.audit.record(actor=p.actor, action="recording.exported", resource=f"session:{row.session_id}",
+                        purpose=row.purpose, justification=row.justification, origin_ip=ip,
+                        details={"export": row.id, "approved_by": f"user:{row.decided_by}"}, db=db)
+        db.commit()
+        meta = {"id": row.id, "purpose": row.purpose, "justification": row.justification,
+                "requested_by": f"user:{row.requested_by}", "approved_by": f"user:{row.decided_by}",
+                "downloaded_ms": row.downloaded_ms}
+        sid = row.session_id
+    summary, counts = get_session(rt, sid)
+    return {"export": meta, "session": {**summary.as_dict(), "maskings": counts}, "events": session_events(rt, sid)}
+
+
+def list_exports(rt: Runtime, p: Principal) -> list[dict[str, Any]]:
+    """Export requests the caller may see: their own, plus every request for privacy officers. Newest first."""
+    with rt.sessions() as db:
+        q = select(ExportRequest).order_by(ExportRequest.created_ms.desc()).limit(500)
+        if not p.can(Permission.EXPORTS_APPROVE):
+            q = q.where(ExportRequest.requested_by == p.user_id)
+        names = dict(db.execute(select(User.id, User.username)).all())
+        return [{"id": r.id, "session_id": r.session_id, "purpose": r.purpose, "justification": r.justification,
+                 "status": r.status, "requested_by": names.get(r.requested_by), "mine": r.requested_by == p.user_id,
+                 "decided_by": names.get(r.decided_by or ""), "created_ms": r.created_ms, "decided_ms": r.decided_ms}
+                for r in db.scalars(q)]
