@@ -53,3 +53,24 @@ def read_events(client, staff: Staff, sid: str, purpose: str = "compliance_audit
     """GET the events of ``sid`` under a fresh grant; returns the response."""
     g = grant(client, staff, sid, purpose)
     return client.get(f"/api/v1/sessions/{sid}/events", params={"grant": g}, headers=staff.headers)
+
+
+def browser_login(page, base: str, staff: Staff) -> None:  # type: ignore[no-untyped-def]
+    """Log ``staff`` in through the dashboard's login form (Playwright page)."""
+    page.goto(f"{base}/login", wait_until="domcontentloaded")
+    page.fill("input[name=username]", staff.username)
+    page.fill("input[name=password]", staff.password)
+    with page.expect_navigation(wait_until="domcontentloaded"):
+        page.click("form.login button")
+    assert "/login" not in page.url, "login failed"
+
+
+def browser_open_replay(page, base: str, sid: str, purpose: str = "compliance_audit", why: str = "CASE-1") -> None:  # type: ignore[no-untyped-def]
+    """Open a session page, declare a purpose and justification, and wait for the player."""
+    page.goto(f"{base}/sessions/{sid}", wait_until="domcontentloaded")
+    form = "form[action$='/access']"
+    page.select_option(f"{form} select[name=purpose]", purpose)
+    page.fill(f"{form} input[name=justification]", why)
+    with page.expect_navigation(wait_until="domcontentloaded"):
+        page.click(f"{form} button")
+    page.wait_for_selector("#player[data-ready='1']", timeout=20_000)

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from conftest import ARTIFACTS, block_outside, free_port
+from staff import add_staff, browser_login, browser_open_replay
 
 pytestmark = pytest.mark.browser
 
@@ -113,14 +114,15 @@ def test_screenshots_of_sessions_replay_and_heatmap(recorded, chromium) -> None:
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
 
+    lead = add_staff(rt, "e2e-lead", ["compliance_lead"])
+    browser_login(page, api, lead)
     page.goto(f"{api}/", wait_until="domcontentloaded")
     rows = page.locator("table.grid tbody tr")
     assert rows.count() == len(results)
     page.screenshot(path=str(ARTIFACTS / "sessions.png"), full_page=True)
 
     sid = results[0]["session_id"]
-    page.goto(f"{api}/sessions/{sid}", wait_until="domcontentloaded")
-    page.wait_for_selector("#player[data-ready='1']", timeout=20_000)
+    browser_open_replay(page, api, sid, "compliance_audit", "AUDIT-2026-11")
     page.evaluate("window.replayvaultPlayer.getReplayer().pause(4000)")
     page.wait_for_timeout(800)
     frame = page.query_selector("#player iframe").content_frame()

@@ -11,6 +11,7 @@ import pytest
 from replayvault.projects_setup import ensure_project
 from replayvault.recordings import session_events
 from conftest import ARTIFACTS, block_outside
+from staff import add_staff, browser_login, browser_open_replay
 
 TS = 1_700_000_000_000
 
@@ -67,8 +68,8 @@ def test_replay_page_runs_none_of_it(rt, live_server, chromium) -> None:
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     page.on("console", lambda m: logs.append(m.text))
     page.on("request", lambda req: outside.append(req.url) if not req.url.startswith((live_server, "data:", "about:", "blob:")) else None)
-    page.goto(f"{live_server}/sessions/{sid}", wait_until="domcontentloaded")
-    page.wait_for_selector("#player[data-ready='1']", timeout=15_000)
+    browser_login(page, live_server, add_staff(rt, "sec", ["security_specialist"]))
+    browser_open_replay(page, live_server, sid, "fraud_investigation", "FRAUD-7")
     page.evaluate("window.replayvaultPlayer.getReplayer().play(0)")
     page.wait_for_timeout(2500)
     frame_el = page.query_selector("#player iframe")

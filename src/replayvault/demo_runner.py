@@ -14,10 +14,10 @@ import uvicorn
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .errors import ConfigError
+from .errors import ConfigError, NotFound
 from .runtime import Runtime
 
-__all__ = ["run_demo", "start_server", "SHARED_RECORDINGS"]
+__all__ = ["run_demo", "start_server", "ensure_demo_staff", "SHARED_RECORDINGS", "DEMO_STAFF"]
 
 SHARED_RECORDINGS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "recordings"
 DEMO_PROJECT = "demo-bank"
@@ -38,6 +38,47 @@ def start_server(app, host: str, port: int) -> uvicorn.Server:  # type: ignore[n
             raise ConfigError(f"could not start a server on {host}:{port} (is the port in use?)")
         time.sleep(0.05)
     return server
+
+
+#: One demo account per role (DESIGN.md "Roles"): user name -> roles.
+DEMO_STAFF: dict[str, list[str]] = {
+    "carla.compliance": ["compliance_lead"],
+    "priya.privacy": ["privacy_officer"],
+    "hana.hr": ["hr_liaison"],
+    "uma.ux": ["ux_analyst"],
+    "sami.security": ["security_specialist"],
+    "ada.admin": ["admin"],
+}
+
+
+def ensure_demo_staff(rt: Runtime) -> list[tuple[str, list[str], str]]:
+    """Create the :data:`DEMO_STAFF` accounts (or give existing ones a new password), each with a
+    current training attestation; return ``(user name, roles, password)`` to print once."""
+    import datetime as dt
+
+    from .governance import accounts
+    from .governance.access import record_training, training_status
+
+    out = []
+    with rt.audit.lock, rt.sessions() as db:
+        for name, roles in DEMO_STAFF.items():
+            password = accounts.new_password()
+            try:
+                user = accounts.user_by_name(db, name)
+                user.password_hash = accounts.hash_password(password)
+                rt.audit.record(actor="cli", action="user.password_reset", resource=f"user:{user.id}", db=db)
+            except NotFound:
+                user = accounts.create_user(db, name, password, roles, "cli")
+                rt.audit.record(actor="cli", action="user.created", resource=f"user:{user.id}",
+                                details={"roles": roles}, db=db)
+            if not training_status(db, user.id, rt.settings.training_max_age_days)[0]:
+                row = record_training(db, user, "Data protection for session recordings",
+                                      dt.datetime.now(dt.UTC).date().isoformat(), "cli")
+                rt.audit.record(actor="cli", action="training.recorded", resource=f"user:{user.id}",
+                                details={"course": row.course, "date": row.completed_on}, db=db)
+            out.append((name, roles, password))
+        db.commit()
+    return out
 
 
 def run_demo(rt: Runtime, *, serve_after: bool = True, limit: int = 0, import_shared: bool = True,
@@ -81,7 +122,12 @@ def run_demo(rt: Runtime, *, serve_after: bool = True, limit: int = 0, import_sh
             console.print(f"  {r['name']}: session {r['session_id'][:8]}, {pages} pages recorded")
         else:
             console.print(f"  {r['name']}: consent declined, nothing recorded ({pages} pages browsed)")
+    rt.audit.checkpoint()
     console.print(f"\n[bold green]Dashboard:[/] {api_url}/   [bold]Demo bank:[/] {bank_url}/login.html")
+    staff = ensure_demo_staff(rt)
+    console.print("Dashboard logins (passwords shown once; a new one on every `make demo`):")
+    for name, roles, password in staff:
+        console.print(f"  {name:<18} {password}   {', '.join(roles)}")
     if serve_after:
         console.print("Browse the demo bank and accept the banner to see your own session appear. Ctrl-C stops.")
         try:

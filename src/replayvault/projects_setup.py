@@ -19,9 +19,10 @@ def ensure_project(rt: Runtime, project_id: str, name: str, origins: list[str], 
         InvalidInput: ``project_id`` is not a valid project id.
     """
     check_project_id(project_id)
-    with rt.sessions() as db:
+    with rt.audit.lock, rt.sessions() as db:
         project = db.get(Project, project_id)
         key = None
+        created = project is None
         if project is None:
             key = create_project(db, project_id, name, origins)
             project = db.get(Project, project_id)
@@ -29,6 +30,9 @@ def ensure_project(rt: Runtime, project_id: str, name: str, origins: list[str], 
             key = rotate_write_key(db, project_id)
         if origins:
             project.allowed_origins = sorted({o.rstrip("/") for o in origins} | set(project.allowed_origins or []))
+        if key is not None:  # key operations are audited (the key itself never is)
+            rt.audit.record(actor="cli", action="project.created" if created else "project.write_key_rotated",
+                            resource=f"project:{project_id}", db=db)
         db.commit()
         if key is not None:
             project.write_key = key  # type: ignore[attr-defined]

@@ -94,7 +94,7 @@ def test_inclusion_vector(path: Path) -> None:
         with pytest.raises(_expected_error(path)):
             verify_inclusion(*args)
     else:
-        assert verify_inclusion(*args) is None
+        verify_inclusion(*args)  # returns None or raises
 
 
 @pytest.mark.parametrize("path", CONSISTENCY, ids=_name)
@@ -105,7 +105,7 @@ def test_consistency_vector(path: Path) -> None:
         with pytest.raises(_expected_error(path)):
             verify_consistency(*args)
     else:
-        assert verify_consistency(*args) is None
+        verify_consistency(*args)  # returns None or raises
 
 
 def test_full_tree_root_of_the_readme_leaves() -> None:

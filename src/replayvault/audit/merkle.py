@@ -24,6 +24,8 @@ __all__ = [
     "EMPTY_ROOT",
     "HASH_SIZE",
     "MerkleTree",
+    "consistency_proof_length",
+    "inclusion_proof_length",
     "leaf_hash",
     "node_hash",
     "root_from_leaf_hashes",
@@ -345,7 +347,8 @@ def verify_inclusion(leaf_hash: bytes, index: int, size: int, proof: Sequence[by
     whose root is ``root`` (RFC 9162 §2.1.3.2). Returns None.
 
     ``leaf_hash``, ``root`` and each proof element are 32-byte hashes; ``proof`` is bottom-up, as
-    :meth:`MerkleTree.inclusion_proof` returns it.
+    :meth:`MerkleTree.inclusion_proof` returns it. The proof binds the leaf and index to ``root``,
+    not ``size`` on its own: take ``size`` and ``root`` from the same signed checkpoint.
 
     Raises:
         MalformedProof: ``index >= size``, a hash is not 32 bytes, or ``proof`` does not have the

@@ -78,8 +78,14 @@ def _key_id(name: str, public_key: bytes) -> bytes:
 
 
 def _is_valid_name(name: str) -> bool:
-    """Key names are non-empty, without Unicode spaces, ``+`` or control characters (signed-note)."""
-    return bool(name) and "+" not in name and not any(c.isspace() or c < " " for c in name)
+    """Key names are non-empty UTF-8 without Unicode spaces, ``+`` or control characters (signed-note)."""
+    if not name or "+" in name or any(c.isspace() or c < " " for c in name):
+        return False
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates
+        return False
+    return True
 
 
 def _b64decode(text: str, what: str) -> bytes:
@@ -309,7 +315,7 @@ def _load_signer(path: Path, name: str) -> NoteSigner:
     """Read and check an existing key file. Raises FileNotFoundError if it does not exist."""
     data = _read_private_file(path)
     try:
-        signer = NoteSigner(data.decode("ascii").removesuffix("\n"))
+        signer = NoteSigner(data.decode("utf-8").removesuffix("\n"))
     except (UnicodeDecodeError, NoteError):
         raise KeyFileError(f"key file {path} does not hold a valid note signing key") from None
     if signer.name != name:
@@ -353,7 +359,7 @@ def _create_key_file(path: Path, text: str) -> bool:
     except OSError as exc:
         raise KeyFileError(f"key file {path} cannot be created ({exc.strerror})") from None
     try:
-        with os.fdopen(fd, "w", encoding="ascii") as fh:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
             os.fchmod(fh.fileno(), 0o600)
             fh.write(text + "\n")
             fh.flush()
@@ -451,7 +457,8 @@ def verify_note(note_text: str | bytes, verifier_key: str) -> str:
     # 4. This key's signatures.
     mine = [sig for sig_name, sig_id, sig in signatures if sig_name == name and sig_id == key_id]
     if not mine:
-        found = ", ".join(f"{n}+{i.hex()}" for n, i, _ in signatures)
+        found = ", ".join(f"{n[:80]}+{i.hex()}" for n, i, _ in signatures[:5])
+        found += ", ..." if len(signatures) > 5 else ""
         raise NoteError(f"note has no signature by key {name}+{key_id.hex()} (signed by: {found})")
     # 5. Verify.
     data = text.encode("utf-8")

@@ -8,6 +8,8 @@ Content-Security-Policy on dashboard pages so replays cannot run scripts or reac
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from pathlib import Path
@@ -44,13 +46,36 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message, "status": status}, status_code=status)
 
 
+async def _checkpoint_loop(rt: Runtime) -> None:
+    """Sign an audit checkpoint every ``checkpoint_interval_s`` seconds when the log grew."""
+    from fastapi.concurrency import run_in_threadpool
+
+    while True:
+        await asyncio.sleep(rt.settings.checkpoint_interval_s)
+        try:
+            await run_in_threadpool(rt.audit.checkpoint)
+        except Exception as exc:  # keep serving; `audit verify` reports what is wrong
+            logging.getLogger("replayvault.audit").error("scheduled checkpoint failed: %s", exc)
+
+
+def _lifespan(rt: Runtime):  # type: ignore[no-untyped-def]
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI):  # type: ignore[no-untyped-def]
+        task = asyncio.create_task(_checkpoint_loop(rt)) if rt.settings.checkpoint_interval_s > 0 else None
+        yield
+        if task:
+            task.cancel()
+
+    return lifespan
+
+
 def create_app(runtime: Runtime | None = None) -> FastAPI:
     """Build the ASGI app on ``runtime`` (default: a :class:`Runtime` from the environment's settings)."""
     rt = runtime or Runtime(get_settings())
     # No Swagger UI: it loads scripts from a CDN, which the dashboard CSP (rightly) forbids.
     # enforce() applies governance.permissions.ROUTE_RULES before every route.
     app = FastAPI(title="replayvault", version="0.1.0", docs_url=None, redoc_url=None,
-                  dependencies=[Depends(enforce)])
+                  dependencies=[Depends(enforce)], lifespan=_lifespan(rt))
     app.state.rt = rt
 
     @app.exception_handler(ReplayVaultError)
