@@ -59,7 +59,8 @@ def test_permission_matrix_in_readme_matches_the_code() -> None:
 
 @pytest.mark.parametrize("module", ["replayvault.rrweb", "replayvault.vault", "replayvault.ingest",
                                     "replayvault.db", "replayvault.pipeline", "replayvault.config",
-                                    "replayvault.recordings", "replayvault.heatmaps", "replayvault.display"])
+                                    "replayvault.recordings", "replayvault.heatmaps", "replayvault.display",
+                                    "replayvault.audit", "replayvault.governance"])
 def test_dunder_all_matches_real_exports(module: str) -> None:
     mod = importlib.import_module(module)
     assert mod.__all__, module

@@ -14,19 +14,20 @@ from the database before every proof or checkpoint.
 from __future__ import annotations
 
 import base64
+import json
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..db.models import AuditCheckpoint, AuditEntry
 from ..errors import AuditTampered, AuditUnavailable, MalformedProof, NotFound
-from .entries import Entry, clean_text
+from .entries import Entry, canonical_json, clean_text
 from .merkle import MerkleTree
 from .note import Checkpoint, NoteSigner, load_or_create_signer
 
@@ -44,7 +45,22 @@ def row_entry(row: AuditEntry) -> Entry:
     """The :class:`Entry` stored in a database row."""
     return Entry(idx=row.idx, time_ms=row.time_ms, actor=row.actor, action=row.action, resource=row.resource,
                  outcome=row.outcome, purpose=row.purpose, justification=row.justification,
-                 origin_ip=row.origin_ip, details=row.details or {})
+                 origin_ip=row.origin_ip, details=json.loads(row.details or "{}"))
+
+
+def _row(entry: Entry) -> dict[str, Any]:
+    """Column values of an entry: ``details`` as canonical JSON text, plus the leaf hash."""
+    return {**entry.as_dict(), "details": canonical_json(entry.details), "leaf_hash": entry.leaf_hash()}
+
+
+@dataclass
+class _Pending:
+    """An entry waiting for the group commit: its fields, then the committed entry or the error."""
+
+    fields: dict[str, Any]
+    entry: Entry | None = None
+    error: BaseException | None = None
+    done: bool = False
 
 
 @dataclass(frozen=True)
@@ -75,6 +91,11 @@ class AuditLog:
         self._key_path = key_path
         self.origin = origin
         self.lock = threading.RLock()
+        self._queue: list[_Pending] = []
+        self._cv = threading.Condition(threading.Lock())
+        self._next: int | None = None  # next free index, cached between group commits
+        self._writing = False
+        self._next: int | None = None  # next free index, cached between group commits
         self._tree = MerkleTree()
         self._signer: NoteSigner | None = None
 
@@ -82,10 +103,12 @@ class AuditLog:
     def record(self, *, actor: str, action: str, resource: str, outcome: str = "ok", purpose: str | None = None,
                justification: str | None = None, origin_ip: str | None = None,
                details: dict[str, Any] | None = None, db: Session | None = None) -> Entry:
-        """Append one entry and commit it; return it.
+        """Append one entry and commit it durably; return it.
 
-        With ``db``, the entry joins the caller's transaction instead (the caller commits, holding
-        :attr:`lock`), so an action and its entry commit together or not at all.
+        Concurrent callers share commits (group commit): one caller at a time writes every
+        queued entry in one transaction, and each caller returns only once its own entry is
+        committed. With ``db``, the entry joins the caller's transaction instead (the caller
+        commits, holding :attr:`lock`), so an action and its entry commit together or not at all.
 
         Raises:
             AuditUnavailable: the entry could not be committed (the caller must refuse the action).
@@ -95,24 +118,59 @@ class AuditLog:
                       justification=clean_text(justification), origin_ip=origin_ip, details=details or {})
         if db is not None:
             return self._add(db, fields)
-        with self.lock:
-            for _ in range(_RETRIES):
-                try:
-                    with self._sessions() as s:
-                        entry = self._add(s, fields)
-                        s.commit()
-                    return entry
-                except IntegrityError:
-                    continue  # another process appended at this index first
-                except (SQLAlchemyError, OSError) as exc:
-                    raise AuditUnavailable() from exc
-            raise AuditUnavailable()
+        mine = _Pending(fields)
+        if self.lock._is_owned():  # type: ignore[attr-defined]  # inside our own locked section: write inline
+            self._write([mine])
+        else:
+            with self._cv:
+                self._queue.append(mine)
+                while not mine.done:
+                    if self._writing:
+                        self._cv.wait()
+                        continue
+                    self._writing = True  # this caller leads: commits everything queued so far
+                    batch, self._queue = self._queue, []
+                    self._cv.release()
+                    try:
+                        with self.lock:
+                            self._write(batch)
+                    finally:
+                        self._cv.acquire()
+                        self._writing = False
+                        self._cv.notify_all()
+        if mine.entry is None:
+            raise AuditUnavailable() from mine.error
+        return mine.entry
 
-    @staticmethod
-    def _add(db: Session, fields: dict[str, Any]) -> Entry:
+    def _write(self, batch: list["_Pending"]) -> None:
+        error: BaseException | None = None
+        for _ in range(_RETRIES):
+            try:
+                with self._sessions() as s:
+                    if self._next is None:
+                        last = s.scalar(select(func.max(AuditEntry.idx)))
+                        self._next = 0 if last is None else last + 1
+                    now = int(time.time() * 1000)
+                    entries = [Entry(idx=self._next + i, time_ms=now, **p.fields) for i, p in enumerate(batch)]
+                    s.execute(insert(AuditEntry), [_row(e) for e in entries])
+                    s.commit()
+                self._next += len(entries)
+                for p, e in zip(batch, entries):
+                    p.entry, p.done = e, True
+                return
+            except IntegrityError as exc:  # another process appended at this index first: re-read it
+                self._next, error = None, exc
+            except (SQLAlchemyError, OSError) as exc:
+                self._next, error = None, exc
+                break
+        for p in batch:
+            p.error, p.done = error, True
+
+    def _add(self, db: Session, fields: dict[str, Any]) -> Entry:
+        self._next = None  # the caller's transaction decides whether this index is taken
         last = db.scalar(select(func.max(AuditEntry.idx)))
         entry = Entry(idx=0 if last is None else last + 1, time_ms=int(time.time() * 1000), **fields)
-        db.add(AuditEntry(**entry.as_dict(), leaf_hash=entry.leaf_hash()))
+        db.add(AuditEntry(**_row(entry)))
         db.flush()
         return entry
 
@@ -136,13 +194,17 @@ class AuditLog:
             AuditTampered: stored indexes are not dense (an entry was deleted).
         """
         with self.lock, self._sessions() as db:
-            start = self._tree.size
-            rows = db.execute(select(AuditEntry.idx, AuditEntry.leaf_hash)
-                              .where(AuditEntry.idx >= start).order_by(AuditEntry.idx))
-            for expected, (idx, leaf) in enumerate(rows, start):
-                if idx != expected:
-                    raise AuditTampered(f"audit entry {expected} is missing", expected)
-                self._tree.append(bytes(leaf))
+            expected = self._tree.size
+            cursor = db.execute(text("SELECT idx, leaf_hash FROM audit_entries WHERE idx >= :start ORDER BY idx"),
+                                {"start": expected})
+            while rows := cursor.fetchmany(50_000):
+                hashes = []
+                for idx, leaf in rows:
+                    if idx != expected:
+                        raise AuditTampered(f"audit entry {expected} is missing", expected)
+                    hashes.append(bytes(leaf))
+                    expected += 1
+                self._tree.extend(hashes)
             return self._tree
 
     def latest_checkpoint(self) -> StoredCheckpoint | None:
@@ -239,5 +301,5 @@ class AuditLog:
         b = self._covering_checkpoint(second, 0)
         if a.size > b.size:
             raise MalformedProof(f"first tree size {a.size} is larger than second {b.size}")
-        proof = self.tree().consistency_proof(a.size, b.size)
+        proof = self.tree().consistency_proof(a.size, b.size) if a.size else []
         return {"first": a.as_dict(), "second": b.as_dict(), "proof": [b64(h) for h in proof]}

@@ -16,9 +16,9 @@ from typing import Any, Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..db.models import AuditCheckpoint, AuditEntry
+from ..db.models import AuditCheckpoint
 from ..errors import AuditTampered, InvalidInput, MalformedProof, NoteError
-from .entries import Entry, canonical_bytes
+from .entries import Entry, canonical_bytes, canonical_row
 from .merkle import MerkleTree, leaf_hash, verify_consistency, verify_inclusion
 from .note import open_checkpoint
 
@@ -47,21 +47,24 @@ class VerifyReport:
 def _rebuild(db: Session, progress: Callable[[int], None] | None) -> MerkleTree:
     # Steps 1-2: indexes dense from 0; each row's fields hash to its stored leaf hash.
     tree = MerkleTree()
-    cols = [getattr(AuditEntry, k) for k in ("idx", "time_ms", "actor", "action", "resource", "outcome",
-                                             "purpose", "justification", "origin_ip", "details")]
-    rows = db.execute(select(*cols, AuditEntry.leaf_hash).order_by(AuditEntry.idx)).yield_per(_BATCH)
-    for expected, row in enumerate(rows):
-        idx = row[0]
-        if idx != expected:
-            raise AuditTampered(f"audit entry {expected} is missing (next stored index is {idx})", expected)
-        entry = Entry(idx=idx, time_ms=row[1], actor=row[2], action=row[3], resource=row[4], outcome=row[5],
-                      purpose=row[6], justification=row[7], origin_ip=row[8], details=row[9] or {})
-        computed = entry.leaf_hash()
-        if computed != bytes(row[10]):
-            raise AuditTampered(f"audit entry {idx} was altered: its fields do not match its leaf hash", idx)
-        tree.append(computed)
-        if progress and idx % _BATCH == 0:
-            progress(idx)
+    cols = ", ".join(("idx", "time_ms", "actor", "action", "resource", "outcome", "purpose", "justification",
+                      "origin_ip", "details", "leaf_hash"))
+    cursor = db.connection().exec_driver_sql(f"SELECT {cols} FROM audit_entries ORDER BY idx")
+    expected = 0
+    while rows := cursor.fetchmany(_BATCH):
+        hashes = []
+        for row in rows:
+            idx = row[0]
+            if idx != expected:
+                raise AuditTampered(f"audit entry {expected} is missing (next stored index is {idx})", expected)
+            computed = leaf_hash(canonical_row(*row[:10]))
+            if computed != bytes(row[10]):
+                raise AuditTampered(f"audit entry {idx} was altered: its fields do not match its leaf hash", idx)
+            hashes.append(computed)
+            expected += 1
+        tree.extend(hashes)
+        if progress:
+            progress(expected)
     return tree
 
 
@@ -166,5 +169,9 @@ def verify_bundle(bundle: dict[str, Any], verifier_key: str, origin: str | None 
         raise MalformedProof("a proof bundle has either 'entry' (inclusion) or 'first' and 'second' (consistency)")
     a = open_checkpoint(str(first.get("note", "")), verifier_key, origin)
     b = open_checkpoint(str(second.get("note", "")), verifier_key, origin)
-    verify_consistency(a.size, b.size, proof, a.root, b.root)
+    if a.size == 0:  # every tree extends the empty tree; RFC 9162 defines no proof for it
+        if proof:
+            raise MalformedProof("a consistency proof from the empty tree has no hashes")
+    else:
+        verify_consistency(a.size, b.size, proof, a.root, b.root)
     return {"kind": "consistency", "first_size": a.size, "second_size": b.size}

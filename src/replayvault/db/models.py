@@ -217,7 +217,8 @@ class AuditEntry(Base):
     justification: Mapped[str | None] = mapped_column(String(200), nullable=True)
     outcome: Mapped[str] = mapped_column(String(16))
     origin_ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    details: Mapped[dict] = mapped_column(JSON, default=dict)
+    #: Canonical JSON text (sorted keys, compact), exactly as it appears inside the hashed entry.
+    details: Mapped[str] = mapped_column(Text, default="{}")
     leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
 
 

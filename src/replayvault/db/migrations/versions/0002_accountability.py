@@ -33,7 +33,7 @@ def upgrade() -> None:
     sa.Column('justification', sa.String(length=200), nullable=True),
     sa.Column('outcome', sa.String(length=16), nullable=False),
     sa.Column('origin_ip', sa.String(length=64), nullable=True),
-    sa.Column('details', sa.JSON(), nullable=False),
+    sa.Column('details', sa.Text(), nullable=False),
     sa.Column('leaf_hash', sa.LargeBinary(length=32), nullable=False),
     sa.PrimaryKeyConstraint('idx')
     )
