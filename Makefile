@@ -50,6 +50,7 @@ test-quick: setup
 bench: setup
 	$(PY) benchmarks/ingest.py
 	$(PY) benchmarks/heatmap.py
+	$(PY) benchmarks/audit.py
 
 clean:
 	rm -rf $(VENV) tracker/node_modules src/replayvault/web/static/vendor $(TRACKER_OUT) .pytest_cache
