@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import uuid
 
@@ -11,6 +12,9 @@ from fastapi.testclient import TestClient
 
 from staff import add_staff, read_events
 
+from sqlalchemy import select
+
+from replayvault.db.models import Chunk
 from replayvault.projects_setup import ensure_project
 from replayvault.recordings import session_events
 from replayvault.web.app import create_app
@@ -158,7 +162,17 @@ def test_stored_chunk_tamper_and_missing_key_file_are_clear_errors(client) -> No
     tampered[len(tampered) // 2] ^= 0x80
     chunk.write_bytes(bytes(tampered))
     r = read_events(client, client.lead, sid)
+    assert r.status_code == 500 and "differs from the SHA-256 recorded at ingest" in r.json()["error"]
+    # Someone who also rewrites the stored digest still meets the AES-GCM tag.
+    with client.rt.sessions() as db:
+        row = db.scalars(select(Chunk).where(Chunk.session_id == sid)).one()
+        row.sha256 = hashlib.sha256(bytes(tampered)).hexdigest()
+        db.commit()
+    r = read_events(client, client.lead, sid)
     assert r.status_code == 500 and "AES-GCM authentication" in r.json()["error"]
+    with client.rt.sessions() as db:
+        db.scalars(select(Chunk).where(Chunk.session_id == sid)).one().sha256 = hashlib.sha256(original).hexdigest()
+        db.commit()
     chunk.write_bytes(original)
     assert read_events(client, client.lead, sid).status_code == 200
 

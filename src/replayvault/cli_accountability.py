@@ -277,6 +277,34 @@ def audit_verify_proof(bundle: Path = typer.Argument(..., help="Proof bundle JSO
                     f"{result['second_size']} entries")
 
 
+@audit_app.command("verify-session")
+def audit_verify_session(session_id: str) -> None:
+    """Check that every chunk file of a recording still has the SHA-256 the audit log recorded at ingest.
+
+    Exits 1 when a chunk was changed, is missing, or has no audit entry.
+
+    Example: replayvault audit verify-session 400797c2-c21b-530c-87af-590028706580
+    """
+    from .audit.query import recording_evidence
+
+    c = _cli()
+    try:
+        rows = recording_evidence(c._runtime(), session_id)
+    except ReplayVaultError as exc:
+        c._fail(exc)
+    table = Table("seq", "audit entry", "SHA-256 at ingest", "SHA-256 now", "")
+    for r in rows:
+        table.add_row(str(r["seq"]), "–" if r["audit_idx"] is None else str(r["audit_idx"]),
+                      (r["audited_sha256"] or "missing")[:16], (r["file_sha256"] or "missing")[:16],
+                      "ok" if r["ok"] else "[bold red]CHANGED[/]")
+    c.out.print(table)
+    bad = [r["seq"] for r in rows if not r["ok"]]
+    if bad:
+        c.err.print(f"[bold red]recording does NOT match its audit log:[/] chunks {', '.join(map(str, bad))}")
+        raise typer.Exit(code=1)
+    c.out.print(f"recording matches its audit log: {len(rows)} chunks; prove each entry with `replayvault audit proof IDX`")
+
+
 @audit_app.command("checkpoint")
 def audit_checkpoint() -> None:
     """Sign a checkpoint of the current tree now and print the signed note.

@@ -5,6 +5,7 @@ Every function here returns masked data only: events were masked before they wer
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass
 
@@ -12,7 +13,7 @@ from sqlalchemy import select
 
 from .db.models import Chunk, Masking, PageSnapshot, RecordingSession
 from .analytics.facts import MOBILE_MAX_PX, TABLET_MAX_PX, strip_url
-from .errors import NotFound
+from .errors import ChunkIntegrityError, NotFound
 from .rrweb import EventType
 from .runtime import Runtime
 from .types import Event
@@ -88,9 +89,11 @@ def get_session(rt: Runtime, session_id: str) -> tuple[SessionSummary, dict[str,
 def session_events(rt: Runtime, session_id: str) -> list[Event]:
     """All masked events of a session, decrypted, in (seq, timestamp) order.
 
+    Each chunk file must still have the SHA-256 recorded (and audited) when it was ingested.
+
     Raises:
         NotFound: no such session.
-        ChunkIntegrityError: a chunk was altered or the key file is wrong.
+        ChunkIntegrityError: a chunk was altered (digest or AES-GCM tag) or the key file is wrong.
     """
     with rt.sessions() as db:
         sess = db.get(RecordingSession, session_id)
@@ -100,7 +103,10 @@ def session_events(rt: Runtime, session_id: str) -> list[Event]:
     dek = rt.keys.unwrap(sess.project_id, sess.wrapped_dek)
     events: list[Event] = []
     for ch in chunks:
-        events.extend(json.loads(open_chunk(rt.blobs.get(ch.blob_key), dek, chunk_aad(session_id, ch.seq))))
+        blob = rt.blobs.get(ch.blob_key)
+        if hashlib.sha256(blob).hexdigest() != ch.sha256:  # the digest the audit log recorded at ingest
+            raise ChunkIntegrityError(f"chunk {ch.seq} of this session differs from the SHA-256 recorded at ingest")
+        events.extend(json.loads(open_chunk(blob, dek, chunk_aad(session_id, ch.seq))))
     events.sort(key=lambda e: e["timestamp"])
     return events
 

@@ -145,3 +145,22 @@ def test_proof_bundle_verifies_offline_and_detects_a_changed_entry(log, tmp_path
     bundle_path.write_text(json.dumps(bundle))
     bad = runner.invoke(app, ["audit", "verify-proof", str(bundle_path), "--key", key], env=offline)
     assert bad.exit_code == 1 and "does NOT verify" in bad.output
+
+
+def test_recording_is_checked_against_the_digests_in_the_audit_log(rt, tmp_path) -> None:
+    from replayvault.ingest.importer import import_file
+    from replayvault.projects_setup import ensure_project
+    from conftest import need_shared
+
+    path = need_shared() / "with-pageviews.json"
+    import_file(rt, ensure_project(rt, "p", "P", []), path)
+    from replayvault.recordings import list_sessions
+
+    sid = list_sessions(rt)[0].id
+    env = {"REPLAYVAULT_HOME": str(rt.settings.home)}
+    ok = CliRunner().invoke(app, ["audit", "verify-session", sid], env=env)
+    assert ok.exit_code == 0 and "recording matches its audit log" in ok.output
+    blob = next(rt.settings.chunks_dir.rglob("*.rvc"))
+    blob.write_bytes(blob.read_bytes() + b"\0")
+    bad = CliRunner().invoke(app, ["audit", "verify-session", sid], env=env)
+    assert bad.exit_code == 1 and "does NOT match" in bad.output
