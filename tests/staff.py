@@ -31,7 +31,7 @@ def add_staff(rt: Runtime, username: str, roles: list[str], *, trained: str | No
     with rt.sessions() as db:
         user = accounts.create_user(db, username, PASSWORD, roles, "test")
         if trained:
-            day = dt.date.today().isoformat() if trained == "today" else trained
+            day = dt.datetime.now(dt.UTC).date().isoformat() if trained == "today" else trained
             record_training(db, user, "Data protection", day, "test")
         token = ""
         scopes = sorted(p.value for p in permissions_for(roles))

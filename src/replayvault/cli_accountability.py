@@ -162,7 +162,7 @@ def users_revoke(username: str, role: str) -> None:
     from .governance import accounts
 
     def change(db, rt, user):  # type: ignore[no-untyped-def]
-        if accounts.revoke_role(db, user, role):
+        if accounts.revoke_role(db, user, role, "cli"):
             _done(db, rt, "role.revoked", f"user:{user.id}", {"role": role[:32]})
         return f"{user.username}: {', '.join(sorted(accounts.roles_of(db, user.id))) or 'no roles'}"
 

@@ -7,6 +7,7 @@ each module that uses them. Not a conftest.py: tests elsewhere import the top-le
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import uuid
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from sqlalchemy import select
 
 from staff import PASSWORD, Staff, add_staff
 
+from replayvault.audit.log import row_entry
 from replayvault.db.models import AuditEntry
 from replayvault.projects_setup import ensure_project
 from replayvault.web.app import create_app
@@ -88,12 +90,16 @@ def csrf_of(client: TestClient) -> str:
 
 
 def audit_rows(rt) -> list[dict]:  # type: ignore[no-untyped-def]
-    """Every stored audit entry, oldest first, as plain dicts."""
+    """Every stored audit entry, oldest first, decoded as the product decodes it (``row_entry``)."""
     with rt.sessions() as db:
-        rows = db.scalars(select(AuditEntry).order_by(AuditEntry.idx)).all()
-        return [{"idx": r.idx, "actor": r.actor, "action": r.action, "resource": r.resource, "outcome": r.outcome,
-                 "purpose": r.purpose, "justification": r.justification, "origin_ip": r.origin_ip,
-                 "details": r.details} for r in rows]
+        return [row_entry(r).as_dict() for r in db.scalars(select(AuditEntry).order_by(AuditEntry.idx))]
+
+
+def audit_text(rt) -> str:  # type: ignore[no-untyped-def]
+    """Every column of every stored audit entry as raw text (for "appears nowhere" checks)."""
+    with rt.sessions() as db:
+        rows = db.execute(select(AuditEntry.__table__)).all()
+    return "\n".join(repr(tuple(row)) for row in rows) + "\n" + json.dumps(audit_rows(rt), ensure_ascii=False)
 
 
 def last_idx(rt) -> int:  # type: ignore[no-untyped-def]

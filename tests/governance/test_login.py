@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import time
 from urllib.parse import parse_qs, urlparse
@@ -12,7 +11,7 @@ import pyotp
 import pytest
 from sqlalchemy import select, update
 
-from govkit import audit_rows, csrf_of, login, staff, world  # noqa: F401  (world is a fixture)
+from govkit import audit_text, csrf_of, login, staff, world  # noqa: F401  (world is a fixture)
 
 from replayvault.audit.query import search_entries
 from replayvault.db.models import LoginSession
@@ -95,7 +94,7 @@ def test_each_login_is_audited_with_a_pseudonymous_actor_never_the_name(world, u
     got = [(e["actor"], e["outcome"], e["resource"]) for e in reversed(search_entries(world.rt, action="login"))]
     assert got == [(f"user:{user.user_id}", "failed", "dashboard"), ("anonymous", "failed", "dashboard"),
                    (f"user:{user.user_id}", "ok", "dashboard")]
-    dumped = json.dumps(audit_rows(world.rt))
+    dumped = audit_text(world.rt)
     assert NAME not in dumped and "no.such.person" not in dumped
 
 
@@ -150,6 +149,18 @@ def test_totp_second_factor_is_required_once_enabled(world, user) -> None:
     assert ok.status_code == 303, ok.text
     last = search_entries(world.rt, action="login")[0]
     assert last["outcome"] == "ok" and last["details"] == {"second_factor": True}
+
+
+def test_a_totp_code_is_accepted_only_once(world, user) -> None:
+    """RFC 6238 §5.2: the verifier MUST NOT accept the second attempt of the same OTP after a successful one."""
+    with world.rt.sessions() as db:
+        uri = accounts.enable_totp(db, accounts.get_user(db, user.user_id), world.rt.keys.kek("_totp", create=True))
+        db.commit()
+    code = pyotp.parse_uri(uri).now()
+    assert login(world.client, NAME, code=code).status_code == 303
+    world.client.cookies.clear()
+    replay = login(world.client, NAME, code=code)
+    assert replay.status_code == 401, "the same TOTP code logged in twice"
 
 
 def test_disabled_user_cannot_log_in_and_loses_token_and_session(world, user) -> None:

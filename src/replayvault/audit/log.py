@@ -117,7 +117,10 @@ class AuditLog:
         fields = dict(actor=actor, action=action, resource=resource, outcome=outcome, purpose=purpose,
                       justification=clean_text(justification), origin_ip=origin_ip, details=details or {})
         if db is not None:
-            return self._add(db, fields)
+            try:
+                return self._add(db, fields)
+            except (SQLAlchemyError, OSError) as exc:
+                raise AuditUnavailable() from exc
         mine = _Pending(fields)
         if self.lock._is_owned():  # type: ignore[attr-defined]  # inside our own locked section: write inline
             self._write([mine])

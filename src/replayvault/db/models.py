@@ -109,6 +109,8 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     totp_secret: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: Last accepted TOTP time step (RFC 6238 §5.2: a code is accepted once).
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     created_ms: Mapped[int] = mapped_column(BigInteger)
     last_login_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 

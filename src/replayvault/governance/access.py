@@ -16,7 +16,7 @@ import datetime as dt
 import secrets
 import time
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ..audit.entries import clean_text
@@ -81,9 +81,14 @@ def require_training(db: Session, principal: Principal, max_age_days: int) -> No
 def record_training(db: Session, user: User, course: str, completed_on: str, recorded_by: str) -> TrainingAttestation:
     """Record that ``user`` completed ``course`` on ``completed_on`` (``YYYY-MM-DD``, not in the future).
 
+    ``recorded_by`` is the recorder's audit actor (``user:<id>`` or ``cli``); nobody attests their own training.
+
     Raises:
         InvalidInput: bad date, a future date, or an empty or over-long course name.
+        PermissionDenied: the recorder is the user.
     """
+    if recorded_by == f"user:{user.id}":
+        raise PermissionDenied("nobody can record their own training; ask another HR liaison")
     try:
         day = dt.date.fromisoformat(completed_on)
     except (TypeError, ValueError):
@@ -194,6 +199,10 @@ def take_export(db: Session, principal: Principal, export_id: str, max_age_days:
         raise PermissionDenied(f"the export is {row.status}; it needs a privacy officer's approval")
     check_purpose(principal, row.purpose)
     require_training(db, principal, max_age_days)
-    row.status, row.downloaded_ms = "downloaded", _now()
-    db.flush()
+    now = _now()
+    claimed = db.execute(update(ExportRequest).where(ExportRequest.id == export_id, ExportRequest.status == "approved")
+                         .values(status="downloaded", downloaded_ms=now)).rowcount
+    if claimed != 1:  # a concurrent download took it first
+        raise PermissionDenied("the export is downloaded; it needs a privacy officer's approval")
+    db.refresh(row)
     return row

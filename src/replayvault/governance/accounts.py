@@ -149,9 +149,19 @@ def roles_of(db: Session, user_id: str) -> frozenset[str]:
     return frozenset(db.scalars(select(UserRole.role).where(UserRole.user_id == user_id)))
 
 
+def _not_self(user: User, actor: str) -> None:
+    if actor == f"user:{user.id}":
+        raise PermissionDenied("nobody can change their own roles; ask another administrator")
+
+
 def grant_role(db: Session, user: User, role: str, granted_by: str) -> bool:
-    """Give ``role`` to ``user``; False when already held. Raises InvalidInput for an unknown role."""
+    """Give ``role`` to ``user``; False when already held.
+
+    Raises:
+        InvalidInput: unknown role. PermissionDenied: ``granted_by`` is the user (no self-grants).
+    """
     _check_roles([role])
+    _not_self(user, granted_by)
     if role in roles_of(db, user.id):
         return False
     db.add(UserRole(user_id=user.id, role=role, granted_by=granted_by, granted_ms=_now()))
@@ -159,8 +169,9 @@ def grant_role(db: Session, user: User, role: str, granted_by: str) -> bool:
     return True
 
 
-def revoke_role(db: Session, user: User, role: str) -> bool:
-    """Take ``role`` from ``user``; False when not held."""
+def revoke_role(db: Session, user: User, role: str, revoked_by: str = "cli") -> bool:
+    """Take ``role`` from ``user``; False when not held. Raises PermissionDenied for one's own roles."""
+    _not_self(user, revoked_by)
     res = db.execute(delete(UserRole).where(UserRole.user_id == user.id, UserRole.role == role))
     return bool(res.rowcount)
 
@@ -224,11 +235,17 @@ def enable_totp(db: Session, user: User, kek: bytes) -> str:
 
 
 def _totp_ok(user: User, code: str | None, kek: bytes) -> bool:
-    if not code or not code.isdigit():
+    """RFC 6238 check, ±1 time step; each step's code is accepted once (§5.2): the step is remembered."""
+    if not code or not code.isdigit() or len(code) != 6:
         return False
     raw = bytes.fromhex(user.totp_secret or "")
-    secret = _totp_key(kek).decrypt(raw[:12], raw[12:], user.id.encode()).decode()
-    return pyotp.TOTP(secret).verify(code, valid_window=1)
+    totp = pyotp.TOTP(_totp_key(kek).decrypt(raw[:12], raw[12:], user.id.encode()).decode())
+    now = int(time.time()) // totp.interval
+    for step in (now - 1, now, now + 1):
+        if step > (user.totp_last_step or -1) and hmac.compare_digest(totp.at(step * totp.interval), code):
+            user.totp_last_step = step
+            return True
+    return False
 
 
 def authenticate(db: Session, username: str, password: str, *, totp_code: str | None = None,
@@ -300,14 +317,16 @@ def end_login(db: Session, token: str | None) -> None:
         db.execute(delete(LoginSession).where(LoginSession.token_sha256 == _sha(token)))
 
 
-def create_token(db: Session, user: User, name: str, scopes: list[str], days: int | None = 90) -> tuple[ApiToken, str]:
+def create_token(db: Session, user: User, name: str, scopes: list[str], days: int | None = 90,
+                 limit: frozenset[Permission] | None = None) -> tuple[ApiToken, str]:
     """Create an API token for ``user`` with ``scopes`` (permission names); return ``(row, secret)``.
 
-    The secret is returned once and stored only as SHA-256.
+    The secret is returned once and stored only as SHA-256. ``limit`` is the creating caller's own
+    permissions (a token can only mint tokens within its own scopes).
 
     Raises:
         InvalidInput: empty or unknown scope, or ``days`` not in 1..366.
-        PermissionDenied: a scope the user's roles do not grant.
+        PermissionDenied: a scope the user's roles (or ``limit``) do not grant.
     """
     if not scopes:
         raise InvalidInput("a token needs at least one scope")
@@ -315,6 +334,8 @@ def create_token(db: Session, user: User, name: str, scopes: list[str], days: in
     if unknown:
         raise InvalidInput(f"unknown scope {unknown[0]!r}")
     held = permissions_for(roles_of(db, user.id))
+    if limit is not None:
+        held &= limit
     missing = [s for s in scopes if Permission(s) not in held]
     if missing:
         raise PermissionDenied(f"scope {missing[0]!r} is not granted by your roles")

@@ -14,13 +14,13 @@ from typing import Any
 from sqlalchemy import select
 
 from ..db.models import AccessGrant, AuditEntry, ExportRequest, User
-from ..errors import AccessDenied, InvalidInput
+from ..errors import AccessDenied, InvalidInput, NotFound
 from ..recordings import get_session, session_events
 from ..runtime import Runtime
 from ..types import Event
 from .access import decide_export, open_grant, request_export, take_export, use_grant
 from .accounts import Principal
-from .permissions import Permission
+from .permissions import Permission, Purpose
 
 __all__ = ["declare_purpose", "read_events", "record_seek", "viewers", "ask_export", "decide", "download_export",
            "list_exports", "VIEW_ACTIONS"]
@@ -32,6 +32,7 @@ VIEW_ACTIONS = ("recording.access_declared", "recording.view", "recording.seek",
 
 def _denied(rt: Runtime, p: Principal, action: str, sid: str, ip: str | None, exc: Exception,
             purpose: str | None = None) -> None:
+    purpose = purpose if purpose in Purpose._value2member_map_ else None  # free text never reaches the log
     rt.audit.record(actor=p.actor, action=action, resource=f"session:{sid}", outcome="denied", purpose=purpose,
                     origin_ip=ip, details={"reason": str(exc)[:200]})
 
@@ -55,7 +56,7 @@ def declare_purpose(rt: Runtime, p: Principal, sid: str, purpose: str | None, ju
             db.commit()
             return grant
     except (AccessDenied, InvalidInput) as exc:
-        _denied(rt, p, "recording.access_declared", sid, ip, exc, purpose if isinstance(purpose, str) else None)
+        _denied(rt, p, "recording.access_declared", sid, ip, exc, purpose)
         raise
 
 
@@ -91,8 +92,12 @@ def record_seek(rt: Runtime, p: Principal, sid: str, grant_id: str | None, from_
     """
     if not (0 <= from_ms <= 2_592_000_000 and 0 <= to_ms <= 2_592_000_000):
         raise InvalidInput("seek offsets must be 0 to 2592000000 ms")
-    with rt.sessions() as db:
-        grant = use_grant(db, p, grant_id, sid, rt.settings.training_max_age_days)
+    try:
+        with rt.sessions() as db:
+            grant = use_grant(db, p, grant_id, sid, rt.settings.training_max_age_days)
+    except AccessDenied as exc:
+        _denied(rt, p, "recording.seek", sid, ip, exc)
+        raise
     rt.audit.record(actor=p.actor, action="recording.seek", resource=f"session:{sid}", purpose=grant.purpose,
                     justification=grant.justification, origin_ip=ip,
                     details={"grant": grant.id, "from_offset_ms": from_ms, "to_offset_ms": to_ms})
@@ -130,7 +135,7 @@ def ask_export(rt: Runtime, p: Principal, sid: str, purpose: str | None, justifi
             db.commit()
             return row
     except (AccessDenied, InvalidInput) as exc:
-        _denied(rt, p, "recording.export_requested", sid, ip, exc)
+        _denied(rt, p, "recording.export_requested", sid, ip, exc, purpose)
         raise
 
 
@@ -158,24 +163,41 @@ def decide(rt: Runtime, p: Principal, export_id: str, approve: bool, ip: str | N
 def download_export(rt: Runtime, p: Principal, export_id: str, ip: str | None) -> dict[str, Any]:
     """The approved export (metadata and masked events) for its requester, once; audited before decrypting.
 
+    The request is claimed (approved -> downloaded) in the transaction that commits the audit
+    entry, so two concurrent downloads cannot both succeed; if decrypting then fails, the claim is
+    released and the export can be downloaded again.
+
     Returns ``{"export": {...}, "session": {...}, "events": [...]}``.
 
     Raises:
-        NotFound: no such request of this user. PermissionDenied: not approved or already downloaded.
+        NotFound: no such request of this user. PermissionDenied: not approved or already downloaded
+            (both audited as denied).
         AuditUnavailable: not logged, so nothing is returned.
     """
-    with rt.audit.lock, rt.sessions() as db:
-        row = take_export(db, p, export_id, rt.settings.training_max_age_days)
-        rt.audit.record(actor=p.actor, action="recording.exported", resource=f"session:{row.session_id}",
-                        purpose=row.purpose, justification=row.justification, origin_ip=ip,
-                        details={"export": row.id, "approved_by": f"user:{row.decided_by}"}, db=db)
-        db.commit()
-        meta = {"id": row.id, "purpose": row.purpose, "justification": row.justification,
-                "requested_by": f"user:{row.requested_by}", "approved_by": f"user:{row.decided_by}",
-                "downloaded_ms": row.downloaded_ms}
-        sid = row.session_id
-    summary, counts = get_session(rt, sid)
-    return {"export": meta, "session": {**summary.as_dict(), "maskings": counts}, "events": session_events(rt, sid)}
+    try:
+        with rt.audit.lock, rt.sessions() as db:
+            row = take_export(db, p, export_id, rt.settings.training_max_age_days)
+            rt.audit.record(actor=p.actor, action="recording.exported", resource=f"session:{row.session_id}",
+                            purpose=row.purpose, justification=row.justification, origin_ip=ip,
+                            details={"export": row.id, "approved_by": f"user:{row.decided_by}"}, db=db)
+            db.commit()
+            meta = {"id": row.id, "purpose": row.purpose, "justification": row.justification,
+                    "requested_by": f"user:{row.requested_by}", "approved_by": f"user:{row.decided_by}",
+                    "downloaded_ms": row.downloaded_ms}
+            sid = row.session_id
+    except (AccessDenied, NotFound) as exc:
+        rt.audit.record(actor=p.actor, action="recording.exported", resource=f"export:{export_id[:40]}",
+                        outcome="denied", origin_ip=ip, details={"reason": str(exc)[:200]})
+        raise
+    try:
+        summary, counts = get_session(rt, sid)
+        return {"export": meta, "session": {**summary.as_dict(), "maskings": counts}, "events": session_events(rt, sid)}
+    except BaseException:
+        with rt.sessions() as db:  # nothing left the vault: the approval stays usable
+            row = db.get(ExportRequest, export_id)
+            row.status, row.downloaded_ms = "approved", None
+            db.commit()
+        raise
 
 
 def list_exports(rt: Runtime, p: Principal) -> list[dict[str, Any]]:

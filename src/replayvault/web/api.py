@@ -148,7 +148,7 @@ def session(request: Request, session_id: str) -> dict:
 
 
 @router.post("/sessions/{session_id}/access", summary="Declare a purpose for reading one recording")
-def access(request: Request, session_id: str, purpose: str = Body(..., max_length=40),
+def access(request: Request, session_id: str, purpose: str = Body(..., max_length=32),
            justification: str = Body(..., max_length=400)) -> dict:
     """JSON ``{"purpose", "justification"}`` -> ``{"grant", "expires_ms", "purpose"}``; 403 names the reason."""
     g = declare_purpose(_rt(request), principal(request), session_id, purpose, justification, client_ip(request))

@@ -109,7 +109,7 @@ def exports(request: Request) -> list[dict]:
 
 
 @router.post("/sessions/{session_id}/exports", summary="Request an export of a recording")
-def request_export(request: Request, session_id: str, purpose: str = Body(..., max_length=40),
+def request_export(request: Request, session_id: str, purpose: str = Body(..., max_length=32),
                    justification: str = Body(..., max_length=400)) -> dict:
     """``{"purpose", "justification"}`` -> ``{"id", "status": "pending"}``."""
     row = ask_export(_rt(request), principal(request), session_id, purpose, justification, client_ip(request))

@@ -63,7 +63,7 @@ def create_token(request: Request, name: str = Body(..., min_length=1, max_lengt
     """Scopes are permission names the caller holds; the token never exceeds its owner's current roles."""
     p, rt = principal(request), _rt(request)
     with rt.audit.lock, rt.sessions() as db:
-        row, secret = accounts.create_token(db, accounts.get_user(db, p.user_id), name, scopes, days)
+        row, secret = accounts.create_token(db, accounts.get_user(db, p.user_id), name, scopes, days, limit=p.permissions)
         rt.audit.record(actor=p.actor, action="token.created", resource=f"token:{row.id}", origin_ip=client_ip(request),
                         details={"scopes": row.scopes, "expires_ms": row.expires_ms}, db=db)
         db.commit()
@@ -132,7 +132,7 @@ def revoke(request: Request, user_id: str, role: str) -> dict:
     p, rt = principal(request), _rt(request)
     with rt.audit.lock, rt.sessions() as db:
         user = accounts.get_user(db, user_id)
-        if accounts.revoke_role(db, user, role):
+        if accounts.revoke_role(db, user, role, p.actor):
             rt.audit.record(actor=p.actor, action="role.revoked", resource=f"user:{user.id}",
                             origin_ip=client_ip(request), details={"role": role[:32]}, db=db)
         db.commit()

@@ -19,6 +19,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
@@ -90,6 +91,12 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
             resp.headers["Access-Control-Allow-Origin"] = origin
             resp.headers["Vary"] = "Origin"
         return resp
+
+    @app.exception_handler(SQLAlchemyError)
+    async def _db_error(_req: Request, exc: SQLAlchemyError) -> JSONResponse:
+        # Never echo the statement: it can hold request data. Nothing was committed.
+        logging.getLogger("replayvault.db").error("database error: %s", type(exc).__name__)
+        return _error(503, "database unavailable; the action was not performed")
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_req: Request, exc: RequestValidationError) -> JSONResponse:

@@ -102,7 +102,7 @@ async def login(request: Request, username: str = Form(..., max_length=64), pass
         return _page(request, "login.html", {"next": _safe_next(next), "error": str(exc)}, 401)
     resp = RedirectResponse(_safe_next(next), status_code=303)
     resp.set_cookie(COOKIE, token, max_age=accounts.LIFETIME_MS // 1000, httponly=True, samesite="strict",
-                    secure=rt.settings.cookie_secure, path="/")
+                    secure=rt.settings.cookie_secure or request.url.scheme == "https", path="/")
     return resp
 
 
@@ -151,7 +151,7 @@ def session_page(request: Request, session_id: str, grant: str | None = None) ->
 
 
 @router.post("/sessions/{session_id}/access", response_class=HTMLResponse)
-def session_access(request: Request, session_id: str, purpose: str = Form("", max_length=40),
+def session_access(request: Request, session_id: str, purpose: str = Form("", max_length=32),
                    justification: str = Form("", max_length=400)) -> Response:
     """Declare purpose and justification (audited); then show the replay."""
     rt, p = request.app.state.rt, principal(request)
@@ -163,7 +163,7 @@ def session_access(request: Request, session_id: str, purpose: str = Form("", ma
 
 
 @router.post("/sessions/{session_id}/exports", response_class=HTMLResponse)
-def session_export(request: Request, session_id: str, purpose: str = Form("", max_length=40),
+def session_export(request: Request, session_id: str, purpose: str = Form("", max_length=32),
                    justification: str = Form("", max_length=400)) -> Response:
     """Request an export (waits for a privacy officer's approval)."""
     rt, p = request.app.state.rt, principal(request)

@@ -49,6 +49,7 @@ def upgrade() -> None:
     sa.Column('password_hash', sa.String(length=200), nullable=False),
     sa.Column('disabled', sa.Boolean(), nullable=False),
     sa.Column('totp_secret', sa.Text(), nullable=True),
+    sa.Column('totp_last_step', sa.BigInteger(), nullable=True),
     sa.Column('created_ms', sa.BigInteger(), nullable=False),
     sa.Column('last_login_ms', sa.BigInteger(), nullable=True),
     sa.PrimaryKeyConstraint('id'),
