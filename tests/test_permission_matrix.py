@@ -61,6 +61,8 @@ def test_role_gets_what_the_matrix_allows(world, method, path, role) -> None:
     rule = ROUTE_RULES[(method, path)]
     r = client.request(method, _fill(path), headers=staff[role].headers, follow_redirects=False)
     denied = r.status_code == 403 and "your roles do not grant" in r.text
+    if path == "/" and r.status_code == 303:  # the home page sends a refused user to their own start page
+        denied = r.headers["location"] in ("/audit", "/training", "/users", "/account")
     assert denied == (rule not in ROLE_PERMISSIONS[role]), (r.status_code, r.text[:200])
     assert r.status_code != 401
 

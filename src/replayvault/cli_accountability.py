@@ -374,20 +374,60 @@ def audit_public_key() -> None:
 
 
 @audit_app.command("log")
-def audit_log(limit: int = typer.Option(30, min=1, max=1000), action: Optional[str] = typer.Option(None, help="Action prefix."),
-              actor: Optional[str] = typer.Option(None, help="Exact actor, e.g. user:u_…"),
-              resource: Optional[str] = typer.Option(None, help="Exact resource, e.g. session:…")) -> None:
-    """Show the newest audit entries.
+def audit_log(limit: int = typer.Option(30, min=1, max=1000), action: Optional[str] = typer.Option(None, help="Part of the action name."),
+              user: Optional[str] = typer.Option(None, help="User name (or an actor such as user:u_…, project:ID, cli)."),
+              resource: Optional[str] = typer.Option(None, help="Resource prefix, e.g. session:400797c2"),
+              as_json: bool = typer.Option(False, "--json", help="One JSON entry per line (all fields).")) -> None:
+    """Show the newest audit entries, with user names beside their pseudonymous ids.
 
-    Example: replayvault audit log --action recording. --limit 20
+    Example: replayvault audit log --action export --limit 20
     """
+    from sqlalchemy import select
+
     from .audit.query import search_entries
+    from .db.models import User
     from .display import when
 
     c = _cli()
-    rows = search_entries(c._runtime(), actor=actor, action=action, resource=resource, limit=limit)
-    table = Table("#", "time (UTC)", "actor", "action", "resource", "purpose", "outcome")
+    rt = c._runtime()
+    with rt.sessions() as db:
+        names = dict(db.execute(select(User.id, User.username)).all())
+    actor = None
+    if user:
+        by_name = {v: k for k, v in names.items()}
+        actor = user if user.startswith(("user:", "project:", "cli")) else f"user:{by_name.get(user.lower(), '?')}"
+    rows = search_entries(rt, actor=actor, action=action, resource=resource, limit=limit)
+    if as_json:
+        for e in rows:
+            sys.stdout.write(json.dumps(e, ensure_ascii=False) + "\n")
+        return
+    table = Table("#", "time (UTC)", "who", "action", "resource", "purpose · justification", "outcome")
     for e in rows:
-        table.add_row(str(e["idx"]), when(e["time_ms"]), e["actor"], e["action"], e["resource"], e["purpose"] or "",
-                      e["outcome"])
+        who = names.get(e["actor"].removeprefix("user:"), e["actor"])
+        why = " · ".join(x for x in (e["purpose"], e["justification"]) if x)
+        table.add_row(str(e["idx"]), when(e["time_ms"]), who, e["action"], e["resource"], why, e["outcome"])
     c.out.print(table)
+    if not rows:
+        c.err.print("no entries match (--user takes a user name; --action any part of the name; --resource a prefix)")
+
+
+@users_app.command("reset-password")
+def users_reset_password(username: str) -> None:
+    """Give a user a new generated password (printed once) and end their login sessions.
+
+    Example: replayvault users reset-password dana
+    """
+    from sqlalchemy import delete
+
+    from .db.models import LoginSession
+    from .governance import accounts
+
+    password = accounts.new_password()
+
+    def change(db, rt, user):  # type: ignore[no-untyped-def]
+        user.password_hash = accounts.hash_password(password)
+        db.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
+        _done(db, rt, "user.password_reset", f"user:{user.id}")
+        return f"new password for {user.username} (shown once): [bold]{password}[/]"
+
+    _user_change(username, change)

@@ -36,3 +36,20 @@ def test_an_hr_liaison_cannot_attest_their_own_training(world) -> None:  # noqa:
     ok = world.client.post("/api/v1/training", json={"user_id": hr.user_id, "course": "DP", "date": "2026-01-05"},
                            headers=colleague.headers)
     assert ok.status_code == 200 and ok.json()["date"] == "2026-01-05"
+
+
+def test_each_role_lands_on_a_page_it_may_open_and_refusals_are_html_pages(world) -> None:  # noqa: F811
+    from govkit import login
+
+    staff(world.rt, "hr-land", ["hr_liaison"])
+    r = login(world.client, "hr-land")
+    assert r.status_code == 303 and r.headers["location"] == "/training"
+    assert world.client.get("/training").status_code == 200
+    home = world.client.get("/", follow_redirects=False)
+    assert home.status_code == 303 and home.headers["location"] == "/training"
+    page = world.client.get(f"/sessions/{world.sid}")
+    assert page.status_code == 403 and page.headers["content-type"].startswith("text/html")
+    assert "Not allowed" in page.text and "your roles do not grant sessions:list" in page.text
+    assert 'href="/training"' in page.text  # the menu is there
+    api = world.client.get(f"/api/v1/sessions/{world.sid}")
+    assert api.status_code == 403 and api.json()["error"] == "your roles do not grant sessions:list"

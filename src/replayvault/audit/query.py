@@ -22,8 +22,9 @@ def search_entries(rt: Runtime, *, actor: str | None = None, action: str | None 
     """Entries newest first, each its fields plus ``leaf_hash`` (base64).
 
     Args:
-        actor, resource: exact match (``user:u_…``, ``session:<id>``).
-        action: prefix match (``recording.`` finds views, seeks and exports).
+        actor: exact match (``user:u_…``, ``project:<id>``, ``cli``).
+        action: part of the action name (``export`` finds requests, decisions and downloads).
+        resource: prefix match (``session:400797c2`` finds that session's entries).
         since_ms, until_ms: time bounds, ms since the epoch, inclusive.
         before: only entries with a smaller index (paging backwards).
         limit: at most this many (1-1000).
@@ -32,9 +33,9 @@ def search_entries(rt: Runtime, *, actor: str | None = None, action: str | None 
     if actor:
         q = q.where(AuditEntry.actor == actor)
     if action:
-        q = q.where(AuditEntry.action.startswith(action, autoescape=True))
+        q = q.where(AuditEntry.action.contains(action, autoescape=True))
     if resource:
-        q = q.where(AuditEntry.resource == resource)
+        q = q.where(AuditEntry.resource.startswith(resource, autoescape=True))
     if since_ms is not None:
         q = q.where(AuditEntry.time_ms >= since_ms)
     if until_ms is not None:

@@ -195,6 +195,8 @@ def take_export(db: Session, principal: Principal, export_id: str, max_age_days:
     row = db.get(ExportRequest, export_id)
     if row is None or row.requested_by != principal.user_id:
         raise NotFound("no such export request")
+    if row.status == "downloaded":
+        raise PermissionDenied("this export was already downloaded (one download per approval); request a new export")
     if row.status != "approved":
         raise PermissionDenied(f"the export is {row.status}; it needs a privacy officer's approval")
     check_purpose(principal, row.purpose)
@@ -203,6 +205,6 @@ def take_export(db: Session, principal: Principal, export_id: str, max_age_days:
     claimed = db.execute(update(ExportRequest).where(ExportRequest.id == export_id, ExportRequest.status == "approved")
                          .values(status="downloaded", downloaded_ms=now)).rowcount
     if claimed != 1:  # a concurrent download took it first
-        raise PermissionDenied("the export is downloaded; it needs a privacy officer's approval")
+        raise PermissionDenied("this export was already downloaded (one download per approval); request a new export")
     db.refresh(row)
     return row

@@ -9,6 +9,7 @@ too (``outcome="denied"``), which is what the access-policy incident count is bu
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sqlalchemy import select
@@ -107,7 +108,7 @@ def viewers(rt: Runtime, sid: str, limit: int = 200) -> list[dict[str, Any]]:
     """Who looked at ``sid``: audit entries of :data:`VIEW_ACTIONS`, newest first, with user names resolved.
 
     Each item: ``idx``, ``time_ms``, ``actor``, ``username``, ``action``, ``purpose``,
-    ``justification``, ``outcome``.
+    ``justification``, ``outcome``, ``decision`` (approved/rejected for export decisions, else None).
     """
     with rt.sessions() as db:
         rows = db.scalars(select(AuditEntry).where(AuditEntry.resource == f"session:{sid}",
@@ -115,7 +116,8 @@ def viewers(rt: Runtime, sid: str, limit: int = 200) -> list[dict[str, Any]]:
                           .order_by(AuditEntry.idx.desc()).limit(limit)).all()
         names = dict(db.execute(select(User.id, User.username)).all())
     return [{"idx": r.idx, "time_ms": r.time_ms, "actor": r.actor, "username": names.get(r.actor.removeprefix("user:")),
-             "action": r.action, "purpose": r.purpose, "justification": r.justification, "outcome": r.outcome}
+             "action": r.action, "purpose": r.purpose, "justification": r.justification, "outcome": r.outcome,
+             "decision": json.loads(r.details or "{}").get("decision")}
             for r in rows]
 
 
@@ -209,5 +211,6 @@ def list_exports(rt: Runtime, p: Principal) -> list[dict[str, Any]]:
         names = dict(db.execute(select(User.id, User.username)).all())
         return [{"id": r.id, "session_id": r.session_id, "purpose": r.purpose, "justification": r.justification,
                  "status": r.status, "requested_by": names.get(r.requested_by), "mine": r.requested_by == p.user_id,
-                 "decided_by": names.get(r.decided_by or ""), "created_ms": r.created_ms, "decided_ms": r.decided_ms}
+                 "decided_by": names.get(r.decided_by or ""), "created_ms": r.created_ms, "decided_ms": r.decided_ms,
+                 "downloaded_ms": r.downloaded_ms}
                 for r in db.scalars(q)]

@@ -42,7 +42,8 @@ def entries(request: Request, actor: str | None = Query(None, max_length=80), ac
             resource: str | None = Query(None, max_length=200), since_ms: int | None = None, until_ms: int | None = None,
             before: int | None = Query(None, ge=0, description="only entries with idx below this (paging)"),
             limit: int = Query(100, ge=1, le=1000)) -> dict:
-    """Newest first: ``{"entries": [...], "next_before": idx or null}``. ``action`` matches a prefix."""
+    """Newest first: ``{"entries": [...], "next_before": idx or null}``. ``action`` matches any part of the
+    action name, ``resource`` a prefix, ``actor`` exactly."""
     items = search_entries(_rt(request), actor=actor, action=action, resource=resource, since_ms=since_ms,
                            until_ms=until_ms, before=before, limit=limit)
     return {"entries": items, "next_before": items[-1]["idx"] if len(items) == limit else None}

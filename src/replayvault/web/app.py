@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from ..config import get_settings
-from ..errors import NotAuthenticated, ReplayVaultError, TooManyAttempts
+from ..errors import AccessDenied, NotAuthenticated, ReplayVaultError, TooManyAttempts
 from ..runtime import Runtime
 from . import api, api_audit, api_people, dashboard
 from .auth import enforce
@@ -81,8 +81,14 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
 
     @app.exception_handler(ReplayVaultError)
     async def _rv_error(req: Request, exc: ReplayVaultError) -> Response:
-        if isinstance(exc, NotAuthenticated) and req.method == "GET" and not req.url.path.startswith("/api/"):
+        page = req.method == "GET" and not req.url.path.startswith(("/api/", "/t/", "/static/"))
+        if isinstance(exc, NotAuthenticated) and page:
             return RedirectResponse(f"/login?next={quote(req.url.path, safe='/')}", status_code=303)
+        who = getattr(req.state, "principal", None) if page else None
+        if who is not None and req.url.path == "/" and isinstance(exc, AccessDenied):
+            return RedirectResponse(dashboard.landing(who.permissions), status_code=303)
+        if who is not None:
+            return dashboard.error_page(req, exc)  # a person is looking: an HTML page with the menu
         resp = _error(exc.status_code, str(exc))
         if isinstance(exc, TooManyAttempts):
             resp.headers["Retry-After"] = str(exc.retry_after)

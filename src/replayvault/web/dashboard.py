@@ -26,7 +26,7 @@ from ..display import duration, when
 from ..errors import AccessDenied, InvalidInput, NotAuthenticated, TooManyAttempts
 from ..governance import accounts
 from ..governance.access import training_status, use_grant
-from ..governance.permissions import Permission, purposes_for
+from ..governance.permissions import Permission, permissions_for, purposes_for
 from ..governance.reading import ask_export, decide, declare_purpose, download_export, list_exports, viewers
 from ..heatmaps import dominant_class
 from ..recordings import get_session, list_sessions
@@ -35,7 +35,7 @@ from .api_people import add_training, users_overview
 from .api_people import training as list_training
 from .auth import COOKIE, client_ip, principal
 
-__all__ = ["router", "templates"]
+__all__ = ["router", "templates", "error_page", "landing"]
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
@@ -54,6 +54,23 @@ def _page(request: Request, name: str, ctx: dict[str, Any], status: int = 200) -
                                       status_code=status)
 
 
+def error_page(request: Request, exc: Exception) -> HTMLResponse:
+    """The dashboard's HTML error page (status of ``exc``), with the menu, for a logged-in person."""
+    status = getattr(exc, "status_code", 500)
+    title = {403: "Not allowed", 404: "Not found"}.get(status, "Something went wrong")
+    return _page(request, "error.html", {"title": title, "message": str(exc), "status": status}, status)
+
+
+#: Where each permission's holder starts, in order of preference.
+_LANDING = ((Permission.SESSIONS_LIST, "/"), (Permission.AUDIT_READ, "/audit"), (Permission.TRAINING_READ, "/training"),
+            (Permission.USERS_LIST, "/users"))
+
+
+def landing(perms: frozenset[Permission]) -> str:
+    """The first page a user with ``perms`` may open (``/account`` when none of the usual ones)."""
+    return next((path for perm, path in _LANDING if perm in perms), "/account")
+
+
 def _safe_next(target: str | None) -> str:
     return target if target and target.startswith("/") and not target.startswith("//") and "\\" not in target else "/"
 
@@ -65,7 +82,7 @@ def login_page(request: Request, next: str = "/") -> HTMLResponse:
     return _page(request, "login.html", {"next": _safe_next(next), "error": None})
 
 
-def _login(rt, username: str, password: str, code: str, ip: str | None) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+def _login(rt, username: str, password: str, code: str, ip: str | None) -> tuple[str, frozenset[Permission]]:  # type: ignore[no-untyped-def]
     keys = (f"user:{username.lower()}", f"ip:{ip}")
     rt.login_limiter.check(*keys)
     with rt.audit.lock, rt.sessions() as db:
@@ -79,12 +96,13 @@ def _login(rt, username: str, password: str, code: str, ip: str | None) -> tuple
                             outcome="failed", origin_ip=ip, details={"known_user": bool(known)}, db=db)
             db.commit()
             raise
-        token, csrf = accounts.start_login(db, user)
+        token, _csrf = accounts.start_login(db, user)
+        perms = permissions_for(accounts.roles_of(db, user.id))
         rt.audit.record(actor=f"user:{user.id}", action="login", resource="dashboard", origin_ip=ip,
                         details={"second_factor": bool(user.totp_secret)}, db=db)
         db.commit()
     rt.login_limiter.succeeded(keys[0])
-    return token, csrf
+    return token, perms
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -93,14 +111,16 @@ async def login(request: Request, username: str = Form(..., max_length=64), pass
     """Check the credentials (rate-limited, audited); set the HttpOnly SameSite=Strict session cookie."""
     rt = request.app.state.rt
     try:
-        token, _ = await run_in_threadpool(_login, rt, username.strip().lower(), password, code.strip(), client_ip(request))
+        token, perms = await run_in_threadpool(_login, rt, username.strip().lower(), password, code.strip(),
+                                               client_ip(request))
     except TooManyAttempts as exc:
         resp = _page(request, "login.html", {"next": _safe_next(next), "error": str(exc)}, 429)
         resp.headers["Retry-After"] = str(exc.retry_after)
         return resp
     except NotAuthenticated as exc:
         return _page(request, "login.html", {"next": _safe_next(next), "error": str(exc)}, 401)
-    resp = RedirectResponse(_safe_next(next), status_code=303)
+    target = _safe_next(next)
+    resp = RedirectResponse(landing(perms) if target == "/" else target, status_code=303)
     resp.set_cookie(COOKIE, token, max_age=accounts.LIFETIME_MS // 1000, httponly=True, samesite="strict",
                     secure=rt.settings.cookie_secure or request.url.scheme == "https", path="/")
     return resp
@@ -206,11 +226,13 @@ def audit_page(request: Request, user: str = "", action: str = "", resource: str
     with rt.sessions() as db:
         names = dict(db.execute(select(User.id, User.username)).all())
     by_name = {v: k for k, v in names.items()}
-    actor = f"user:{by_name.get(user.strip(), '?')}" if user.strip() else None
+    who = user.strip().lower()
+    actor = (f"user:{by_name.get(who, '?')}" if not who.startswith(("user:", "project:", "cli")) else who) if who else None
     entries = search_entries(rt, actor=actor, action=action.strip() or None, resource=resource.strip() or None,
                              since_ms=_day_ms(since), until_ms=_day_ms(until, end=True), before=before, limit=100)
     for e in entries:
         e["who"] = names.get(e["actor"].removeprefix("user:"), e["actor"])
+        e["about"] = names.get(e["resource"].removeprefix("user:")) if e["resource"].startswith("user:") else None
     return _page(request, "audit.html", {
         "nav": "audit", "entries": entries, "status": verification_status(rt), "checkpoint": rt.audit.latest_checkpoint(),
         "verifier_key": rt.audit.verifier_key, "origin": rt.audit.origin,

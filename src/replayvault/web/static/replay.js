@@ -32,13 +32,16 @@
     })
     .then(function (events) {
       if (events.length < 2) throw new Error("this session has too few events to replay");
+      // Fit the column (the side panel must stay readable on 1024-1366 px screens), at most 960 px.
+      var room = (el.parentElement && el.parentElement.clientWidth) || 960;
+      var width = Math.max(320, Math.min(parseInt(el.dataset.width, 10) || 960, room - 4));
       var Player = window.rrwebPlayer && (window.rrwebPlayer.default || window.rrwebPlayer);
       window.replayvaultPlayer = new Player({
         target: el,
         props: {
           events: events,
-          width: parseInt(el.dataset.width, 10) || 960,
-          height: parseInt(el.dataset.height, 10) || 540,
+          width: width,
+          height: Math.round(width * 9 / 16),
           autoPlay: false,
           showWarning: false,
           mouseTail: false,
