@@ -36,6 +36,8 @@ class Settings(BaseSettings):
                                        description="A compliance-training attestation older than this many days no longer allows reading recordings.")
     access_grant_minutes: int = Field(default=60, ge=1, le=1440,
                                       description="How long a declared purpose for reading one recording stays valid, minutes.")
+    backdrop_min_sessions: int = Field(default=3, ge=1,
+                                       description="Heatmap backdrops show a page's text only where at least this many sessions showed the same text.")
     cookie_secure: bool = Field(default=False,
                                 description="Mark the login cookie Secure (set true when the dashboard is served over HTTPS).")
 

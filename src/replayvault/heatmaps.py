@@ -2,7 +2,8 @@
 
 Click map: Gaussian-smoothed click density in page coordinates (see
 :mod:`replayvault.analytics.heatmap`). Scroll map: share of page views that reached each depth,
-clamped to 0-100 %. The backdrop is the latest masked full snapshot of the page, rebuilt in
+clamped to 0-100 %. The backdrop is the latest masked full snapshot of the page — showing only the text
+that at least ``REPLAYVAULT_BACKDROP_MIN_SESSIONS`` sessions share (:mod:`.privacy.common_text`) — rebuilt in
 headless Chromium (:func:`replayvault.render.backdrop.render_backdrop`); without Chromium or a
 snapshot, a neutral canvas of the page size.
 """
@@ -19,7 +20,8 @@ from PIL import Image
 
 from .analytics.heatmap import ClickGrid, ScrollMap, click_grid, scroll_map
 from .errors import NotFound
-from .recordings import snapshot_for_url
+from .privacy.common_text import blank_unshared, shared_texts, texts
+from .recordings import snapshots_for_url
 from .render.backdrop import render_backdrop
 from .render.heatmap import render_click_map, render_scroll_map
 from .runtime import Runtime
@@ -29,7 +31,9 @@ __all__ = ["Heatmap", "dominant_class", "dominant_viewport", "heatmap", "heatmap
 DEFAULT_WIDTH_PX = 1280
 MAX_HEIGHT_PX = 10_000
 #: Rendered backdrops by (data directory, page snapshot id, width px): rendering takes seconds.
-_BACKDROPS: OrderedDict[tuple[str, int, int], Image.Image | None] = OrderedDict()
+_BACKDROPS: OrderedDict[tuple[str, int, int, int], Image.Image | None] = OrderedDict()
+#: How many sessions' snapshots of a page are compared to find its shared text.
+SHARED_TEXT_SAMPLE = 10
 _BACKDROPS_LOCK = threading.Lock()
 _BACKDROPS_MAX = 16
 
@@ -54,12 +58,16 @@ def _median(values: np.ndarray, default: int) -> int:
 
 
 def _backdrop(rt: Runtime, url: str, viewport: str | None, project: str | None) -> Image.Image | None:
-    found = snapshot_for_url(rt, url, viewport_class=viewport, project_id=project)
-    if found is None:
+    found = snapshots_for_url(rt, url, viewport_class=viewport, project_id=project, limit=SHARED_TEXT_SAMPLE)
+    if not found:
         return None
-    snapshot_id, events = found
-    width = int(events[0]["data"].get("width") or DEFAULT_WIDTH_PX)
-    key = (str(rt.settings.data_dir), snapshot_id, width)  # snapshot ids restart in every database
+    # Only text that enough sessions share is drawn (privacy.common_text): no single customer's data.
+    keep = shared_texts([texts(ev[1]["data"]["node"]) for _, _, ev in found], rt.settings.backdrop_min_sessions)
+    snapshot_id, _, (meta, full) = found[0]
+    events = [meta, {**full, "data": {**full["data"], "node": blank_unshared(full["data"]["node"], keep)}}]
+    width = int(meta["data"].get("width") or DEFAULT_WIDTH_PX)
+    # Snapshot ids restart in every database; the kept text changes as sessions arrive.
+    key = (str(rt.settings.data_dir), snapshot_id, width, hash(frozenset(keep)))
     with _BACKDROPS_LOCK:
         if key in _BACKDROPS:
             _BACKDROPS.move_to_end(key)

@@ -19,7 +19,7 @@ from .runtime import Runtime
 from .types import Event
 from .vault.codec import chunk_aad, open_chunk
 
-__all__ = ["SessionSummary", "list_sessions", "get_session", "session_events", "snapshot_for_url"]
+__all__ = ["SessionSummary", "list_sessions", "get_session", "session_events", "snapshot_for_url", "snapshots_for_url"]
 
 
 @dataclass(frozen=True)
@@ -111,14 +111,14 @@ def session_events(rt: Runtime, session_id: str) -> list[Event]:
     return events
 
 
-def snapshot_for_url(rt: Runtime, url: str, *, viewport_class: str | None = None,
-                     project_id: str | None = None) -> tuple[int, list[Event]] | None:
-    """The latest recorded Meta + FullSnapshot pair of ``url`` (query and fragment ignored), or None.
+def snapshots_for_url(rt: Runtime, url: str, *, viewport_class: str | None = None, project_id: str | None = None,
+                      limit: int = 1) -> list[tuple[int, str, list[Event]]]:
+    """The latest Meta + FullSnapshot pairs of ``url`` (query and fragment ignored), one per session.
 
-    Returns ``(page snapshot id, [meta, full_snapshot])``: the page as the masked recording shows
-    it, used as the heatmap backdrop. With ``viewport_class`` only snapshots taken at that width
-    class count. Only one chunk is decrypted. When the Meta event came in an earlier chunk, an
-    equivalent one is rebuilt from the stored URL and width.
+    Returns up to ``limit`` items ``(page snapshot id, session id, [meta, full_snapshot])``, newest
+    first: the page as the masked recordings show it (heatmap backdrops). With ``viewport_class``
+    only snapshots taken at that width class count. One chunk per item is decrypted. When the Meta
+    event came in an earlier chunk, an equivalent one is rebuilt from the stored URL and width.
     """
     want = strip_url(url)
     with rt.sessions() as db:
@@ -126,7 +126,7 @@ def snapshot_for_url(rt: Runtime, url: str, *, viewport_class: str | None = None
              .join(Chunk, PageSnapshot.chunk_id == Chunk.id)
              .join(RecordingSession, Chunk.session_id == RecordingSession.id)
              .where(PageSnapshot.url == want, RecordingSession.wrapped_dek.is_not(None))
-             .order_by(PageSnapshot.ts.desc()).limit(1))
+             .order_by(PageSnapshot.ts.desc()).limit(max(1, limit) * 5))
         if project_id:
             q = q.where(RecordingSession.project_id == project_id)
         if viewport_class is not None:  # the same bounds as analytics.facts.device_class
@@ -135,10 +135,18 @@ def snapshot_for_url(rt: Runtime, url: str, *, viewport_class: str | None = None
             q = q.where(PageSnapshot.width >= low)
             if high is not None:
                 q = q.where(PageSnapshot.width < high)
-        row = db.execute(q).first()
-    if row is None:
-        return None
-    snap, chunk, sess = row
+        rows = db.execute(q).all()
+    out: list[tuple[int, str, list[Event]]] = []
+    for snap, chunk, sess in rows:
+        if len(out) >= limit or any(sid == sess.id for _, sid, _ in out):
+            continue
+        pair = _snapshot_pair(rt, snap, chunk, sess)
+        if pair is not None:
+            out.append((snap.id, sess.id, pair))
+    return out
+
+
+def _snapshot_pair(rt: Runtime, snap: PageSnapshot, chunk: Chunk, sess: RecordingSession) -> list[Event] | None:
     dek = rt.keys.unwrap(sess.project_id, sess.wrapped_dek)
     events = json.loads(open_chunk(rt.blobs.get(chunk.blob_key), dek, chunk_aad(sess.id, chunk.seq)))
     meta: Event = {"type": EventType.Meta, "timestamp": snap.ts - 1,
@@ -147,5 +155,15 @@ def snapshot_for_url(rt: Runtime, url: str, *, viewport_class: str | None = None
         if ev["type"] == EventType.Meta and ev["timestamp"] <= snap.ts:
             meta = ev
         elif ev["type"] == EventType.FullSnapshot and ev["timestamp"] == snap.ts:
-            return snap.id, [meta, ev]
+            return [meta, ev]
     return None
+
+
+def snapshot_for_url(rt: Runtime, url: str, *, viewport_class: str | None = None,
+                     project_id: str | None = None) -> tuple[int, list[Event]] | None:
+    """The latest recorded Meta + FullSnapshot pair of ``url``: ``(page snapshot id, [meta, full])`` or None.
+
+    See :func:`snapshots_for_url`.
+    """
+    found = snapshots_for_url(rt, url, viewport_class=viewport_class, project_id=project_id, limit=1)
+    return (found[0][0], found[0][2]) if found else None
