@@ -8,7 +8,7 @@ import time
 import pytest
 from sqlalchemy import select, update
 
-from govkit import audit_text, staff, world  # noqa: F401  (world is a fixture)
+from govkit import audit_text, csrf_of, login, staff, world  # noqa: F401  (world is a fixture)
 
 from replayvault.audit.query import search_entries
 from replayvault.db.models import ApiToken, Base
@@ -16,7 +16,13 @@ from replayvault.governance import accounts
 
 
 def _create(client, who, scopes, **extra):  # type: ignore[no-untyped-def]
-    return client.post("/api/v1/tokens", json={"name": "t", "scopes": scopes, **extra}, headers=who.headers)
+    """Create a token the supported way: from a dashboard login session (cookie + CSRF header)."""
+    assert login(client, who.username).status_code == 303
+    try:
+        return client.post("/api/v1/tokens", json={"name": "t", "scopes": scopes, **extra},
+                           headers={"X-CSRF-Token": csrf_of(client)})
+    finally:
+        client.cookies.clear()
 
 
 def _bearer(secret: str) -> dict[str, str]:
@@ -77,6 +83,7 @@ def test_a_narrow_token_cannot_mint_a_broader_token(world) -> None:
     r = world.client.post("/api/v1/tokens", json={"name": "wider", "scopes": ["audit:read", "recordings:read"]},
                           headers=_bearer(narrow))
     assert r.status_code == 403, f"scope escalation: {r.status_code} {r.text}"
+    assert "login session" in r.json()["error"]  # tokens never mint tokens (they could outlive them)
 
 
 @pytest.mark.parametrize("how", ["api", "accounts"])

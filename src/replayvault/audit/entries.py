@@ -107,7 +107,8 @@ def canonical_row(idx: int, time_ms: int, actor: str, action: str, resource: str
 def clean_text(text: str | None, *, limit: int = JUSTIFICATION_MAX) -> str | None:
     """Free text made safe for the audit log.
 
-    Control characters become spaces, whitespace runs collapse, and every span the privacy
+    Format characters (zero-width, bidi) are dropped, other control characters become spaces,
+    whitespace runs collapse, and every span the privacy
     detectors find (email, card, IBAN, ...) is replaced by ``[kind]``.
 
     Raises:
@@ -115,7 +116,10 @@ def clean_text(text: str | None, *, limit: int = JUSTIFICATION_MAX) -> str | Non
     """
     if text is None:
         return None
-    text = "".join(" " if unicodedata.category(c)[0] == "C" else c for c in text)
+    # Format characters (zero-width space, joiners, bidi marks) are dropped: they would hide an
+    # email from the detectors; other control characters become spaces.
+    text = "".join("" if unicodedata.category(c) == "Cf" else " " if unicodedata.category(c)[0] == "C" else c
+                   for c in text)
     text = " ".join(text.split())
     if len(text) > limit:
         raise InvalidInput(f"justification is longer than {limit} characters")

@@ -197,8 +197,15 @@ class LoginLimiter:
     _fails: defaultdict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def check(self, *keys: str) -> None:
-        """Raise :class:`TooManyAttempts` when any key is over the limit."""
+    def attempt(self, *keys: str) -> None:
+        """Count one attempt against each key, atomically, before the password is checked.
+
+        Counting first means concurrent guesses cannot all pass the check; a successful login
+        gives its attempt back (:meth:`succeeded`).
+
+        Raises:
+            TooManyAttempts: a key already has ``max_failures`` attempts in the window.
+        """
         now = time.monotonic()
         with self._lock:
             for key in keys:
@@ -207,18 +214,16 @@ class LoginLimiter:
                     q.popleft()
                 if len(q) >= self.max_failures:
                     raise TooManyAttempts(int(self.window_s - (now - q[0])) + 1)
-
-    def failed(self, *keys: str) -> None:
-        """Count one failure against each key."""
-        now = time.monotonic()
-        with self._lock:
             for key in keys:
                 self._fails[key].append(now)
 
-    def succeeded(self, username_key: str) -> None:
-        """Forget the user name's failures after a good login."""
+    def succeeded(self, username_key: str, *other_keys: str) -> None:
+        """After a good login: forget the user name's attempts and give back this attempt on the others."""
         with self._lock:
             self._fails.pop(username_key, None)
+            for key in other_keys:
+                if self._fails.get(key):
+                    self._fails[key].pop()
 
 
 def _totp_key(kek: bytes) -> AESGCM:

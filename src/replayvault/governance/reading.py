@@ -9,12 +9,13 @@ too (``outcome="denied"``), which is what the access-policy incident count is bu
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
 from sqlalchemy import select
 
-from ..db.models import AccessGrant, AuditEntry, ExportRequest, User
+from ..db.models import AccessGrant, AuditEntry, ExportRequest, RecordingSession, User
 from ..errors import AccessDenied, InvalidInput, NotFound
 from ..recordings import get_session, session_events
 from ..runtime import Runtime
@@ -34,8 +35,20 @@ VIEW_ACTIONS = ("recording.access_declared", "recording.view", "recording.seek",
 def _denied(rt: Runtime, p: Principal, action: str, sid: str, ip: str | None, exc: Exception,
             purpose: str | None = None) -> None:
     purpose = purpose if purpose in Purpose._value2member_map_ else None  # free text never reaches the log
-    rt.audit.record(actor=p.actor, action=action, resource=f"session:{sid}", outcome="denied", purpose=purpose,
-                    origin_ip=ip, details={"reason": str(exc)[:200]})
+    details: dict[str, Any] = {"reason": str(exc)[:200]}
+    with rt.sessions() as db:
+        known = db.get(RecordingSession, sid) is not None
+    if not known:  # an id from the request, not from our data: never log it as given (could be anything)
+        details["session_sha256"] = hashlib.sha256(sid.encode("utf-8", "replace")).hexdigest()[:32]
+    rt.audit.record(actor=p.actor, action=action, resource=f"session:{sid}" if known else "session:unknown",
+                    outcome="denied", purpose=purpose, origin_ip=ip, details=details)
+
+
+def _export_ref(export_id: str) -> str:
+    """An export id as logged: ours look like ``x_`` + 16 hex; anything else is logged as a digest."""
+    if len(export_id) == 18 and export_id.startswith("x_") and all(c in "0123456789abcdef" for c in export_id[2:]):
+        return export_id
+    return "sha256:" + hashlib.sha256(export_id.encode("utf-8", "replace")).hexdigest()[:32]
 
 
 def declare_purpose(rt: Runtime, p: Principal, sid: str, purpose: str | None, justification: str | None,
@@ -157,7 +170,7 @@ def decide(rt: Runtime, p: Principal, export_id: str, approve: bool, ip: str | N
             db.commit()
             return row
     except AccessDenied as exc:
-        rt.audit.record(actor=p.actor, action="recording.export_decided", resource=f"export:{export_id}",
+        rt.audit.record(actor=p.actor, action="recording.export_decided", resource=f"export:{_export_ref(export_id)}",
                         outcome="denied", origin_ip=ip, details={"reason": str(exc)[:200]})
         raise
 
@@ -188,7 +201,7 @@ def download_export(rt: Runtime, p: Principal, export_id: str, ip: str | None) -
                     "downloaded_ms": row.downloaded_ms}
             sid = row.session_id
     except (AccessDenied, NotFound) as exc:
-        rt.audit.record(actor=p.actor, action="recording.exported", resource=f"export:{export_id[:40]}",
+        rt.audit.record(actor=p.actor, action="recording.exported", resource=f"export:{_export_ref(export_id)}",
                         outcome="denied", origin_ip=ip, details={"reason": str(exc)[:200]})
         raise
     try:

@@ -165,7 +165,7 @@ def events(request: Request, session_id: str, grant: str | None = Query(None, ma
 
 @router.post("/sessions/{session_id}/seeks", summary="Log a jump inside a replay")
 def seeks(request: Request, session_id: str, grant: str = Body(..., max_length=40),
-          from_ms: int = Body(...), to_ms: int = Body(...)) -> dict:
+          from_ms: int = Body(..., ge=0, le=2**62), to_ms: int = Body(..., ge=0, le=2**62)) -> dict:
     """JSON ``{"grant", "from_ms", "to_ms"}`` (offsets from the recording's start, ms) -> ``{"logged": true}``."""
     record_seek(_rt(request), principal(request), session_id, grant, from_ms, to_ms, client_ip(request))
     return {"logged": True}

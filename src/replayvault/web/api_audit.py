@@ -16,7 +16,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
@@ -32,6 +32,9 @@ __all__ = ["router", "verification_status"]
 
 router = APIRouter(prefix="/api/v1")
 
+#: Largest integer accepted for indexes, sizes and times (SQLite and PostgreSQL BIGINT hold 2^63 - 1).
+MAX_INT = 2**62
+
 
 def _rt(request: Request) -> Runtime:
     return request.app.state.rt
@@ -39,8 +42,9 @@ def _rt(request: Request) -> Runtime:
 
 @router.get("/audit/entries", summary="Search the audit log")
 def entries(request: Request, actor: str | None = Query(None, max_length=80), action: str | None = Query(None, max_length=64),
-            resource: str | None = Query(None, max_length=200), since_ms: int | None = None, until_ms: int | None = None,
-            before: int | None = Query(None, ge=0, description="only entries with idx below this (paging)"),
+            resource: str | None = Query(None, max_length=200), since_ms: int | None = Query(None, ge=0, le=MAX_INT),
+            until_ms: int | None = Query(None, ge=0, le=MAX_INT),
+            before: int | None = Query(None, ge=0, le=MAX_INT, description="only entries with idx below this (paging)"),
             limit: int = Query(100, ge=1, le=1000)) -> dict:
     """Newest first: ``{"entries": [...], "next_before": idx or null}``. ``action`` matches any part of the
     action name, ``resource`` a prefix, ``actor`` exactly."""
@@ -50,20 +54,21 @@ def entries(request: Request, actor: str | None = Query(None, max_length=80), ac
 
 
 @router.get("/audit/entries/{idx}", summary="One audit entry")
-def entry(request: Request, idx: int) -> dict:
+def entry(request: Request, idx: int = Path(..., ge=0, le=MAX_INT)) -> dict:
     """The entry's fields plus ``leaf_hash`` (base64)."""
     e = _rt(request).audit.entry(idx)
     return {**e.as_dict(), "leaf_hash": b64(e.leaf_hash())}
 
 
 @router.get("/audit/entries/{idx}/proof", summary="Inclusion proof of an entry (RFC 9162 §2.1.3)")
-def proof(request: Request, idx: int, tree_size: int | None = Query(None, ge=1)) -> dict:
+def proof(request: Request, idx: int = Path(..., ge=0, le=MAX_INT), tree_size: int | None = Query(None, ge=1, le=MAX_INT)) -> dict:
     """A bundle ``replayvault audit verify-proof`` checks offline with only the public key."""
     return _rt(request).audit.inclusion_bundle(idx, tree_size)
 
 
 @router.get("/audit/consistency", summary="Consistency proof between two checkpoints (RFC 9162 §2.1.4)")
-def consistency(request: Request, first: int = Query(..., ge=0), second: int | None = Query(None, ge=0)) -> dict:
+def consistency(request: Request, first: int = Query(..., ge=0, le=MAX_INT),
+                second: int | None = Query(None, ge=0, le=MAX_INT)) -> dict:
     """Both checkpoints (signed notes) and the proof; ``second`` defaults to the latest checkpoint."""
     return _rt(request).audit.consistency_bundle(first, second)
 

@@ -21,6 +21,7 @@ from fastapi import APIRouter, Body, Request
 from sqlalchemy import select
 
 from ..db.models import ApiToken, TrainingAttestation, User
+from ..errors import PermissionDenied
 from ..governance import accounts
 from ..governance.access import record_training, training_status
 from ..governance.permissions import purposes_for
@@ -60,8 +61,11 @@ def tokens(request: Request) -> list[dict]:
 @router.post("/tokens", summary="Create an API token (secret shown once)")
 def create_token(request: Request, name: str = Body(..., min_length=1, max_length=100),
                  scopes: list[str] = Body(..., max_length=20), days: int = Body(90)) -> dict:
-    """Scopes are permission names the caller holds; the token never exceeds its owner's current roles."""
+    """Scopes are permission names the caller holds; the token never exceeds its owner's current roles.
+    Tokens are created from a login session only (a token cannot mint tokens that outlive it)."""
     p, rt = principal(request), _rt(request)
+    if p.via != "session":
+        raise PermissionDenied("API tokens are created from a dashboard login session, not with another token")
     with rt.audit.lock, rt.sessions() as db:
         row, secret = accounts.create_token(db, accounts.get_user(db, p.user_id), name, scopes, days, limit=p.permissions)
         rt.audit.record(actor=p.actor, action="token.created", resource=f"token:{row.id}", origin_ip=client_ip(request),

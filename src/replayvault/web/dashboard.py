@@ -10,11 +10,12 @@ blocks every third-party request. Every form post carries the login session's CS
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -23,7 +24,7 @@ from sqlalchemy import select
 from ..audit.query import search_entries
 from ..db.models import User
 from ..display import duration, when
-from ..errors import AccessDenied, InvalidInput, NotAuthenticated, TooManyAttempts
+from ..errors import AccessDenied, AuditUnavailable, InvalidInput, NotAuthenticated, TooManyAttempts
 from ..governance import accounts
 from ..governance.access import training_status, use_grant
 from ..governance.permissions import Permission, permissions_for, purposes_for
@@ -84,32 +85,38 @@ def login_page(request: Request, next: str = "/") -> HTMLResponse:
 
 def _login(rt, username: str, password: str, code: str, ip: str | None) -> tuple[str, frozenset[Permission]]:  # type: ignore[no-untyped-def]
     keys = (f"user:{username.lower()}", f"ip:{ip}")
-    rt.login_limiter.check(*keys)
-    with rt.audit.lock, rt.sessions() as db:
+    rt.login_limiter.attempt(*keys)  # counted before the (slow) password check: no parallel guessing
+    with rt.sessions() as db:  # argon2 runs outside the audit lock
         try:
-            user = accounts.authenticate(db, username, password, totp_code=code or None, kek=rt.keys.kek("_totp", create=True))
+            user = accounts.authenticate(db, username, password, totp_code=code or None,
+                                         kek=rt.keys.kek("_totp", create=True))
         except NotAuthenticated:
             db.rollback()
-            rt.login_limiter.failed(*keys)
             known = db.scalar(select(User.id).where(User.username == username))
             rt.audit.record(actor=f"user:{known}" if known else "anonymous", action="login", resource="dashboard",
-                            outcome="failed", origin_ip=ip, details={"known_user": bool(known)}, db=db)
-            db.commit()
+                            outcome="failed", origin_ip=ip, details={"known_user": bool(known)})
             raise
-        token, _csrf = accounts.start_login(db, user)
-        perms = permissions_for(accounts.roles_of(db, user.id))
-        rt.audit.record(actor=f"user:{user.id}", action="login", resource="dashboard", origin_ip=ip,
-                        details={"second_factor": bool(user.totp_secret)}, db=db)
-        db.commit()
-    rt.login_limiter.succeeded(keys[0])
+        with rt.audit.lock:
+            token, _csrf = accounts.start_login(db, user)
+            perms = permissions_for(accounts.roles_of(db, user.id))
+            rt.audit.record(actor=f"user:{user.id}", action="login", resource="dashboard", origin_ip=ip,
+                            details={"second_factor": bool(user.totp_secret)}, db=db)
+            db.commit()
+    rt.login_limiter.succeeded(*keys)
     return token, perms
 
 
 @router.post("/login", response_class=HTMLResponse)
 async def login(request: Request, username: str = Form(..., max_length=64), password: str = Form(..., max_length=1024),
                 code: str = Form("", max_length=10), next: str = Form("/", max_length=2048)) -> Response:
-    """Check the credentials (rate-limited, audited); set the HttpOnly SameSite=Strict session cookie."""
+    """Check the credentials (rate-limited, audited); set the HttpOnly SameSite=Strict session cookie.
+
+    A post from another site (``Origin`` not this server) is refused: login CSRF would otherwise
+    log the victim into the attacker's account."""
     rt = request.app.state.rt
+    origin = request.headers.get("origin")
+    if origin and origin != f"{request.url.scheme}://{request.url.netloc}":
+        return _page(request, "login.html", {"next": "/", "error": "login from another site refused"}, 403)
     try:
         token, perms = await run_in_threadpool(_login, rt, username.strip().lower(), password, code.strip(),
                                                client_ip(request))
@@ -128,12 +135,15 @@ async def login(request: Request, username: str = Form(..., max_length=64), pass
 
 @router.post("/logout")
 def logout(request: Request) -> Response:
-    """End the login session (audited) and clear the cookie."""
+    """End the login session (audited; ended even when the audit log is unavailable) and clear the cookie."""
     rt, p = request.app.state.rt, principal(request)
-    with rt.audit.lock, rt.sessions() as db:
+    with rt.sessions() as db:
         accounts.end_login(db, request.cookies.get(COOKIE))
-        rt.audit.record(actor=p.actor, action="logout", resource="dashboard", origin_ip=client_ip(request), db=db)
         db.commit()
+    try:
+        rt.audit.record(actor=p.actor, action="logout", resource="dashboard", origin_ip=client_ip(request))
+    except AuditUnavailable:
+        logging.getLogger("replayvault.audit").error("logout could not be audited; the session was ended")
     resp = RedirectResponse("/login", status_code=303)
     resp.delete_cookie(COOKIE, path="/")
     return resp
@@ -220,7 +230,7 @@ def _day_ms(day: str | None, end: bool = False) -> int | None:
 
 @router.get("/audit", response_class=HTMLResponse)
 def audit_page(request: Request, user: str = "", action: str = "", resource: str = "", since: str = "",
-               until: str = "", before: int | None = None) -> HTMLResponse:
+               until: str = "", before: int | None = Query(None, ge=0, le=2**62)) -> HTMLResponse:
     """Audit log viewer with filters (user name, action prefix, resource, dates) and verification status."""
     rt = request.app.state.rt
     with rt.sessions() as db:
