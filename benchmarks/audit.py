@@ -29,7 +29,6 @@ from rich.progress import Progress
 from rich.table import Table
 
 from replayvault.audit.log import _Pending
-from replayvault.audit.verify import verify_log
 from replayvault.config import Settings
 from replayvault.runtime import Runtime
 
@@ -112,7 +111,7 @@ def main() -> None:
         table.add_row("proof bundle via AuditLog (DB read + proof)", f"median {med:.0f} µs", "")
 
         started = time.perf_counter()
-        report = verify_log(fresh.sessions, fresh.audit.verifier_key, fresh.audit.origin)
+        report = fresh.audit.verify()
         took = time.perf_counter() - started
         table.add_row(f"full verification ({report.entries:,} entries, {report.checkpoints} checkpoint)",
                       f"{took:.1f} s", "< 10 s")

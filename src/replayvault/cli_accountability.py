@@ -221,31 +221,36 @@ def training_record(username: str, course: str = typer.Option(..., help="Course 
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
+def audit_verify(checkpoint: list[Path] = typer.Option([], "--checkpoint", "-c", exists=True, dir_okay=False,
+                                                     help="A checkpoint note you kept earlier (repeatable).")) -> None:
     """Recompute the whole log from the stored entries and check every signed checkpoint.
 
-    Exits 1 and names the first bad index when anything was edited, deleted, reordered or inserted.
+    Checkpoints kept outside the database (the server's mirror file, and any note given with
+    --checkpoint) must still be in the database and match. Exits 1 and names the first bad index
+    when anything was edited, deleted, reordered or inserted.
 
-    Example: replayvault audit verify
+    Example: replayvault audit verify --checkpoint checkpoint-2026-11.txt
     """
-    from .audit.verify import verify_log
-
     c = _cli()
     rt = c._runtime()
     try:
+        notes = [p.read_text(encoding="utf-8") for p in checkpoint]
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=c.err,
                       transient=True) as bar:
             task = bar.add_task("verifying entries…")
-            report = verify_log(rt.sessions, rt.audit.verifier_key, rt.audit.origin,
-                                progress=lambda i: bar.update(task, description=f"verifying entries… {i:,}"))
+            report = rt.audit.verify(progress=lambda i: bar.update(task, description=f"verifying entries… {i:,}"),
+                                     extra_notes=notes)
     except AuditTampered as exc:
         where = f" (first bad index: {exc.index})" if exc.index is not None else ""
         c.err.print(f"[bold red]audit log verification FAILED:[/] {escape(str(exc))}{where}", soft_wrap=True)
         raise typer.Exit(code=1)
-    except ReplayVaultError as exc:
+    except (ReplayVaultError, OSError) as exc:
         c._fail(exc)
     c.out.print(f"audit log OK: {report.entries:,} entries, {report.checkpoints} signed checkpoints verified"
                 + (f"; latest covers {report.latest_size:,} entries, root {report.latest_root}" if report.latest_size else ""))
+    if report.uncovered:
+        c.err.print(f"[yellow]note:[/] the newest {report.uncovered:,} entries are not yet under a signed checkpoint "
+                    "(run `replayvault audit checkpoint`); until then only their hashes vouch for them")
 
 
 @audit_app.command("verify-proof")

@@ -40,7 +40,8 @@ class Runtime:
         self.sessions: sessionmaker[Session] = open_database(settings.db_url)
         self.keys = KeyRing(settings.key_file)
         self.blobs = FilesystemBlobStore(settings.chunks_dir)
-        self.audit = AuditLog(self.sessions, settings.audit_key_file, settings.audit_origin)
+        self.audit = AuditLog(self.sessions, settings.audit_key_file, settings.audit_origin,
+                              settings.data_dir / "audit-checkpoints.jsonl")
         self.login_limiter = LoginLimiter()
         self._locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
         self._locks_guard = threading.Lock()

@@ -14,7 +14,6 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from replayvault.audit.entries import Entry
-from replayvault.audit.verify import verify_log
 from replayvault.cli import app
 from replayvault.errors import AuditTampered
 
@@ -40,7 +39,7 @@ def _sql(rt, stmt: str, **params) -> None:  # type: ignore[no-untyped-def]
 
 def _verify(rt) -> AuditTampered:  # type: ignore[no-untyped-def]
     with pytest.raises(AuditTampered) as info:
-        verify_log(rt.sessions, rt.audit.verifier_key, rt.audit.origin)
+        rt.audit.verify()
     return info.value
 
 
@@ -50,7 +49,7 @@ def _cli(rt) -> tuple[int, str]:  # type: ignore[no-untyped-def]
 
 
 def test_untouched_log_verifies(log) -> None:
-    report = verify_log(log.sessions, log.audit.verifier_key, log.audit.origin)
+    report = log.audit.verify()
     assert (report.entries, report.checkpoints, report.latest_size) == (N, 2, N)
     code, out = _cli(log)
     assert code == 0 and f"{N} entries, 2 signed checkpoints" in out
@@ -164,3 +163,39 @@ def test_recording_is_checked_against_the_digests_in_the_audit_log(rt, tmp_path)
     blob.write_bytes(blob.read_bytes() + b"\0")
     bad = CliRunner().invoke(app, ["audit", "verify-session", sid], env=env)
     assert bad.exit_code == 1 and "does NOT match" in bad.output
+
+
+def _forge_entry(rt, idx: int) -> None:  # type: ignore[no-untyped-def]
+    e = rt.audit.entry(idx)
+    forged = Entry(**{**e.as_dict(), "purpose": "dsar"})
+    _sql(rt, "UPDATE audit_entries SET purpose = 'dsar', leaf_hash = :h WHERE idx = :i", h=forged.leaf_hash(), i=idx)
+
+
+def test_deleting_the_checkpoints_from_the_database_hides_nothing(log) -> None:
+    _forge_entry(log, 3)
+    _sql(log, "DELETE FROM audit_checkpoints")
+    exc = _verify(log)
+    assert "missing from or differs in the database" in str(exc)
+    fresh = type(log)(log.settings)  # a restarted server must not sign the forged history either
+    with pytest.raises(AuditTampered):
+        fresh.audit.checkpoint()
+
+
+def test_a_checkpoint_the_auditor_kept_catches_a_rewrite_even_without_the_mirror(log, tmp_path) -> None:
+    kept = tmp_path / "cp.txt"
+    kept.write_text(log.audit.latest_checkpoint().note)
+    _forge_entry(log, 3)
+    _sql(log, "DELETE FROM audit_checkpoints")
+    log.settings.data_dir.joinpath("audit-checkpoints.jsonl").unlink()
+    assert log.audit.verify().checkpoints == 0  # nothing left inside the data directory to compare with
+    res = CliRunner().invoke(app, ["audit", "verify", "--checkpoint", str(kept)],
+                             env={"REPLAYVAULT_HOME": str(log.settings.home)})
+    assert res.exit_code == 1 and "missing from or differs in the database" in res.output
+
+
+def test_entries_after_the_last_checkpoint_are_reported_as_not_yet_signed(log) -> None:
+    log.audit.record(actor="cli", action="noop", resource="x")
+    report = log.audit.verify()
+    assert (report.entries, report.latest_size, report.uncovered) == (N + 1, N, 1)
+    out = CliRunner().invoke(app, ["audit", "verify"], env={"REPLAYVAULT_HOME": str(log.settings.home)})
+    assert out.exit_code == 0 and "newest 1 entries are not yet under a signed checkpoint" in out.output

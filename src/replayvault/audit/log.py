@@ -15,23 +15,27 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..db.models import AuditCheckpoint, AuditEntry
-from ..errors import AuditTampered, AuditUnavailable, MalformedProof, NotFound
+from ..errors import AuditTampered, AuditUnavailable, MalformedProof, NoteError, NotFound
 from .entries import Entry, canonical_json, clean_text
 from .merkle import MerkleTree
-from .note import Checkpoint, NoteSigner, load_or_create_signer
+from .note import Checkpoint, NoteSigner, load_or_create_signer, open_checkpoint
 
-__all__ = ["AuditLog", "row_entry", "b64"]
+if TYPE_CHECKING:
+    from .verify import VerifyReport
+
+__all__ = ["AuditLog", "StoredCheckpoint", "row_entry", "b64"]
 
 _RETRIES = 8
 
@@ -84,11 +88,15 @@ class AuditLog:
         sessions: control-plane session factory.
         key_path: Ed25519 checkpoint signing key file (created 0600 on first use).
         origin: checkpoint origin line, also the signing key's name (C2SP tlog-checkpoint).
+        mirror_path: append-only file that keeps a copy of every signed checkpoint note outside the
+            database (0600), so deleting checkpoints from the database cannot hide a rewrite.
     """
 
-    def __init__(self, sessions: sessionmaker[Session], key_path: Path, origin: str) -> None:
+    def __init__(self, sessions: sessionmaker[Session], key_path: Path, origin: str,
+                 mirror_path: Path | None = None) -> None:
         self._sessions = sessions
         self._key_path = key_path
+        self.mirror_path = mirror_path
         self.origin = origin
         self.lock = threading.RLock()
         self._queue: list[_Pending] = []
@@ -234,18 +242,66 @@ class AuditLog:
         with self.lock:
             tree = self.tree()
             prev = self.latest_checkpoint()
+            for known in [prev, *self.mirrored()[-1:]]:  # the database's and the mirror file's newest
+                if known is not None and (known.size > tree.size or tree.root(known.size) != known.root):
+                    raise AuditTampered(f"stored entries do not match the checkpoint of size {known.size}; not signing",
+                                        None)
             if prev is not None and prev.size == tree.size:
                 return prev
-            if prev is not None and (prev.size > tree.size or tree.root(prev.size) != prev.root):
-                raise AuditTampered(f"stored entries do not match the checkpoint of size {prev.size}; not signing",
-                                    None)
             root = tree.root(tree.size)
             note = self.signer.sign(Checkpoint(self.origin, tree.size, root).body())
             now = int(time.time() * 1000)
             with self._sessions() as db:
                 db.add(AuditCheckpoint(tree_size=tree.size, root_hash=root, note=note, created_ms=now))
                 db.commit()
+            self._mirror(note)
             return StoredCheckpoint(tree.size, root, note, now)
+
+    def _mirror(self, note: str) -> None:
+        if self.mirror_path is None:
+            return
+        self.mirror_path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.mirror_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, (json.dumps({"note": note}) + "\n").encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def mirrored(self) -> list[StoredCheckpoint]:
+        """Checkpoints in the mirror file whose signatures verify, by tree size (unreadable lines skipped;
+        ``audit verify`` reports them)."""
+        return self.mirror_notes()[0]
+
+    def mirror_notes(self) -> tuple[list[StoredCheckpoint], list[str]]:
+        """``(valid checkpoints sorted by size, problems)`` read from the mirror file."""
+        if self.mirror_path is None or not self.mirror_path.exists():
+            return [], []
+        good: list[StoredCheckpoint] = []
+        problems: list[str] = []
+        for n, line in enumerate(self.mirror_path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+            try:
+                note = json.loads(line)["note"]
+                cp = open_checkpoint(note, self.verifier_key, self.origin)
+            except (ValueError, KeyError, TypeError, NoteError) as exc:
+                problems.append(f"checkpoint mirror line {n}: {exc}")
+                continue
+            good.append(StoredCheckpoint(cp.size, cp.root, note, 0))
+        return sorted(good, key=lambda c: c.size), problems
+
+    def verify(self, progress: Callable[[int], None] | None = None, extra_notes: Sequence[str] = ()) -> "VerifyReport":
+        """:func:`.verify.verify_log` over this log, including every note in the mirror file.
+
+        Raises:
+            AuditTampered: see :func:`.verify.verify_log` (also a corrupt mirror file line).
+        """
+        from .verify import verify_log
+
+        mirrored, problems = self.mirror_notes()
+        if problems:
+            raise AuditTampered(problems[0], None)
+        return verify_log(self._sessions, self.verifier_key, self.origin, progress,
+                          [*(c.note for c in mirrored), *extra_notes])
 
     # -- proofs ------------------------------------------------------------------------------
     def entry(self, idx: int) -> Entry:

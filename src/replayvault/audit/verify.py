@@ -11,7 +11,7 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -37,11 +37,16 @@ class VerifyReport:
     latest_root: str | None = None
     problems: list[str] = field(default_factory=list)
 
+    @property
+    def uncovered(self) -> int:
+        """Entries after the latest verified checkpoint: consistent, but not yet under a signature."""
+        return self.entries - (self.latest_size or 0)
+
     def as_dict(self) -> dict[str, Any]:
         """JSON shape of the API's ``/audit/verify``."""
         return {"ok": not self.problems, "entries": self.entries, "checkpoints": self.checkpoints,
                 "latest_checkpoint_size": self.latest_size, "latest_root_hash": self.latest_root,
-                "problems": self.problems}
+                "uncovered_entries": self.uncovered, "problems": self.problems}
 
 
 def _rebuild(db: Session, progress: Callable[[int], None] | None) -> MerkleTree:
@@ -69,47 +74,61 @@ def _rebuild(db: Session, progress: Callable[[int], None] | None) -> MerkleTree:
 
 
 def verify_log(sessions: sessionmaker[Session], verifier_key: str, origin: str,
-               progress: Callable[[int], None] | None = None) -> VerifyReport:
+               progress: Callable[[int], None] | None = None, extra_notes: Sequence[str] = ()) -> VerifyReport:
     """Recompute the whole log and check every signed checkpoint.
+
+    ``extra_notes`` are checkpoint notes kept outside the database — the server's mirror file and
+    any an auditor saved earlier — so deleting checkpoints from the database hides nothing.
 
     Steps:
       1. entry indexes are dense from 0 (a deleted or inserted-with-gap row is named);
       2. each entry's canonical bytes hash to its stored leaf hash (an edited or reordered row is named);
       3. every checkpoint's note carries a valid Ed25519 signature by ``verifier_key``, and its
-         size and root match the stored columns;
+         size and root match the stored columns; every extra note is also in the database;
       4. every checkpoint's root equals the recomputed tree's root at its size (RFC 9162 §2.1.1),
          so entries changed together with their leaf hashes, or removed from the end, are caught;
-         the first bad index lies between the last good checkpoint and the first bad one.
+         such a rewrite lies between the last checkpoint that holds and the first that does not,
+         which is the index named (the exact entry cannot be known from roots alone).
 
     Raises:
-        AuditTampered: the first problem found, with ``index`` the first bad entry when known.
+        AuditTampered: the first problem found, with ``index`` the first bad entry (or lower bound) when known.
     """
     report = VerifyReport()
     with sessions() as db:
         tree = _rebuild(db, progress)
         report.entries = tree.size
-        checkpoints = db.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.tree_size)).all()
-    good = 0
-    for cp in checkpoints:
+        stored = db.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.tree_size)).all()
+    in_db = {cp.tree_size: bytes(cp.root_hash) for cp in stored}
+    notes: list[tuple[str, str, int | None, bytes | None]] = [
+        ("stored", cp.note, cp.tree_size, bytes(cp.root_hash)) for cp in stored]
+    notes += [("kept outside the database", n, None, None) for n in extra_notes]
+    opened = []
+    for where, note, size, root in notes:
         # Step 3
         try:
-            opened = open_checkpoint(cp.note, verifier_key, origin)
+            cp = open_checkpoint(note, verifier_key, origin)
         except NoteError as exc:
-            raise AuditTampered(f"checkpoint of size {cp.tree_size}: {exc}", None) from None
-        if opened.size != cp.tree_size or opened.root != bytes(cp.root_hash):
-            raise AuditTampered(f"checkpoint of size {cp.tree_size} was altered: its columns differ from its signed note",
-                                None)
+            raise AuditTampered(f"{where} checkpoint{'' if size is None else f' of size {size}'}: {exc}", None) from None
+        if size is not None and (cp.size != size or cp.root != root):
+            raise AuditTampered(f"checkpoint of size {size} was altered: its columns differ from its signed note", None)
+        if size is None and in_db.get(cp.size) != cp.root:
+            raise AuditTampered(f"the signed checkpoint of size {cp.size} ({where}) is missing from or differs in "
+                                "the database: checkpoints were deleted or replaced", None)
+        opened.append(cp)
+    good = 0
+    for cp in sorted(opened, key=lambda c: c.size):
         # Step 4
-        if opened.size > tree.size:
-            raise AuditTampered(f"checkpoint of size {opened.size} covers entries that are gone "
+        if cp.size > tree.size:
+            raise AuditTampered(f"checkpoint of size {cp.size} covers entries that are gone "
                                 f"(the log has {tree.size}); first missing entry is {tree.size}", tree.size)
-        if tree.root(opened.size) != opened.root:
-            raise AuditTampered(f"entries were rewritten: the tree of size {opened.size} does not match its signed "
-                                f"checkpoint; the first bad entry is at index {good} or later, below {opened.size}",
-                                good)
-        good = opened.size
-        report.checkpoints += 1
-        report.latest_size, report.latest_root = opened.size, base64.b64encode(opened.root).decode()
+        if tree.root(cp.size) != cp.root:
+            raise AuditTampered(f"entries were rewritten: the tree of size {cp.size} does not match its signed "
+                                f"checkpoint; the first bad entry is at index {good} or later, below {cp.size}", good)
+        good = cp.size
+    report.checkpoints = len(stored)
+    if opened:
+        last = max(opened, key=lambda c: c.size)
+        report.latest_size, report.latest_root = last.size, base64.b64encode(last.root).decode()
     return report
 
 

@@ -22,7 +22,6 @@ from fastapi.responses import JSONResponse
 
 from ..audit.log import b64
 from ..audit.query import search_entries
-from ..audit.verify import verify_log
 from ..errors import AuditTampered
 from ..governance.reading import ask_export, decide, download_export, list_exports
 from ..runtime import Runtime
@@ -97,7 +96,7 @@ def public_key(request: Request) -> dict:
 def verification_status(rt: Runtime) -> dict:
     """``audit verify`` as a dict: ``ok``, ``entries``, ``checkpoints``, latest checkpoint, ``problems``."""
     try:
-        return verify_log(rt.sessions, rt.audit.verifier_key, rt.audit.origin).as_dict()
+        return rt.audit.verify().as_dict()
     except AuditTampered as exc:
         return {"ok": False, "problems": [str(exc)], "first_bad_index": exc.index}
 
