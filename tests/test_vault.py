@@ -97,3 +97,17 @@ def test_blob_store_atomic_put_get_delete(tmp_path) -> None:
         store.get("p/s/0000000001.rvc")
     with pytest.raises(ValueError):
         store.put("../escape", b"x")
+
+
+def test_two_processes_adding_project_keys_never_lose_one(tmp_path) -> None:
+    """`serve` and the CLI each hold a KeyRing on the same file; keys added by either survive."""
+    from replayvault.vault.keys import KeyRing
+
+    path = tmp_path / "keys" / "kek.json"
+    server, cli = KeyRing(path), KeyRing(path)
+    a = server.kek("alpha", create=True)
+    b = cli.kek("beta", create=True)  # the CLI never saw alpha in memory
+    c = server.kek("gamma", create=True)  # the server never saw beta in memory
+    assert server.kek("beta") == b  # found by re-reading the file, not "no key for project"
+    fresh = KeyRing(path)
+    assert (fresh.kek("alpha"), fresh.kek("beta"), fresh.kek("gamma")) == (a, b, c)

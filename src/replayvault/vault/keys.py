@@ -12,6 +12,8 @@ Key file (JSON, mode 0600, directory 0700)::
 from __future__ import annotations
 
 import base64
+import contextlib
+import fcntl
 import json
 import os
 import stat
@@ -79,13 +81,31 @@ class KeyRing:
         """
         with self._lock:
             key = self._keks.get(project_id)
-            if key is None:
-                if not create:
-                    raise KeyFileError(f"no key for project {project_id!r} in {self.path}")
-                key = os.urandom(32)
-                self._keks[project_id] = key
-                self._save()
+            if key is not None:
+                return key
+            # Another process (the CLI beside `serve`) may have added keys since we read the file:
+            # re-read under an inter-process lock, and save the merged set, so no key is ever lost.
+            with self._file_lock():
+                if self.path.exists():
+                    self._load()
+                key = self._keks.get(project_id)
+                if key is None:
+                    if not create:
+                        raise KeyFileError(f"no key for project {project_id!r} in {self.path}")
+                    key = os.urandom(32)
+                    self._keks[project_id] = key
+                    self._save()
             return key
+
+    @contextlib.contextmanager
+    def _file_lock(self):  # type: ignore[no-untyped-def]
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(self.path.with_suffix(".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
 
     def wrap(self, project_id: str, dek: bytes, *, create: bool = True) -> bytes:
         """Wrap a data key with the project's KEK (RFC 3394 AES key wrap); 40 bytes out for a 32-byte DEK.
