@@ -29,7 +29,7 @@ def add_staff(rt: Runtime, username: str, roles: list[str], *, trained: str | No
     """A user with ``roles``, a training attestation (``trained``: "today", an ISO date, or None) and a
     token carrying every permission of the roles."""
     with rt.sessions() as db:
-        user = accounts.create_user(db, username, PASSWORD, roles, "test")
+        user = accounts.create_user(db, username, PASSWORD, roles, "test", must_change=False)
         if trained:
             day = dt.datetime.now(dt.UTC).date().isoformat() if trained == "today" else trained
             record_training(db, user, "Data protection", day, "test")

@@ -418,7 +418,7 @@ def audit_log(limit: int = typer.Option(30, min=1, max=1000), action: Optional[s
 
 @users_app.command("reset-password")
 def users_reset_password(username: str) -> None:
-    """Give a user a new generated password (printed once) and end their login sessions.
+    """Give a user a new generated password (printed once), to be replaced at their next login; ends their logins.
 
     Example: replayvault users reset-password dana
     """
@@ -431,6 +431,7 @@ def users_reset_password(username: str) -> None:
 
     def change(db, rt, user):  # type: ignore[no-untyped-def]
         user.password_hash = accounts.hash_password(password)
+        user.must_change_password = True
         db.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
         _done(db, rt, "user.password_reset", f"user:{user.id}")
         return f"new password for {user.username} (shown once): [bold]{password}[/]"

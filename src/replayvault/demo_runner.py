@@ -68,7 +68,7 @@ def ensure_demo_staff(rt: Runtime) -> list[tuple[str, list[str], str]]:
                 user.password_hash = accounts.hash_password(password)
                 rt.audit.record(actor="cli", action="user.password_reset", resource=f"user:{user.id}", db=db)
             except NotFound:
-                user = accounts.create_user(db, name, password, roles, "cli")
+                user = accounts.create_user(db, name, password, roles, "cli", must_change=False)
                 rt.audit.record(actor="cli", action="user.created", resource=f"user:{user.id}",
                                 details={"roles": roles}, db=db)
             if not training_status(db, user.id, rt.settings.training_max_age_days)[0]:

@@ -16,6 +16,7 @@ Hierarchy::
     │   ├── NotAuthenticated         -> HTTP 401 (no or bad login session / API token)
     │   ├── PermissionDenied         -> HTTP 403 (role, purpose, training or approval missing)
     │   ├── CsrfFailed               -> HTTP 403
+    │   ├── PasswordChangeRequired   -> HTTP 403 (an initial or reset password must be replaced first)
     │   └── TooManyAttempts          -> HTTP 429 (login rate limit)
     ├── AuditError
     │   ├── AuditUnavailable         -> HTTP 503 (entry could not be committed; the action is refused)
@@ -199,3 +200,12 @@ class AuditTampered(AuditError):
     def __init__(self, message: str, index: int | None = None) -> None:
         super().__init__(message)
         self.index = index
+
+
+class PasswordChangeRequired(AccessDenied):
+    """The user's password was set by someone else; they must choose their own before anything else."""
+
+    status_code = 403
+
+    def __init__(self) -> None:
+        super().__init__("choose your own password first (GET/POST /account/password)")

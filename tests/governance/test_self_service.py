@@ -53,3 +53,29 @@ def test_each_role_lands_on_a_page_it_may_open_and_refusals_are_html_pages(world
     assert 'href="/training"' in page.text  # the menu is there
     api = world.client.get(f"/api/v1/sessions/{world.sid}")
     assert api.status_code == 403 and api.json()["error"] == "your roles do not grant sessions:list"
+
+
+def test_a_password_someone_else_chose_must_be_replaced_first(world) -> None:  # noqa: F811
+    from govkit import csrf_of, login
+
+    admin = staff(world.rt, "the-admin", ["admin"])
+    made = world.client.post("/api/v1/users", json={"username": "newbie", "roles": ["ux_analyst"]}, headers=admin.headers)
+    initial = made.json()["password"]
+    r = login(world.client, "newbie", initial)
+    assert r.status_code == 303
+    assert world.client.get("/", follow_redirects=False).headers["location"] == "/account/password"
+    me = world.client.get("/api/v1/me")
+    assert me.status_code == 403 and "choose your own password" in me.json()["error"]
+    page = world.client.get("/account/password")
+    csrf = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    bad = world.client.post("/account/password", data={"csrf_token": csrf, "current": "wrong-password-1",
+                                                       "new": "a brand new secret", "confirm": "a brand new secret"})
+    assert bad.status_code == 400 and "current password is wrong" in bad.text
+    ok = world.client.post("/account/password", data={"csrf_token": csrf, "current": initial,
+                                                      "new": "a brand new secret", "confirm": "a brand new secret"},
+                           follow_redirects=False)
+    assert ok.status_code == 303 and ok.headers["location"] == "/"
+    assert world.client.get("/api/v1/me").json()["username"] == "newbie"
+    assert [e["actor"] for e in audit_rows(world.rt) if e["action"] == "user.password_changed"] == [
+        f"user:{made.json()['id']}"]
+    assert csrf_of(world.client)

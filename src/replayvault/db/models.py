@@ -108,6 +108,8 @@ class User(Base):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The password was set by someone else (initial or reset): the user must choose their own first.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     totp_secret: Mapped[str | None] = mapped_column(Text, nullable=True)
     #: Last accepted TOTP time step (RFC 6238 §5.2: a code is accepted once).
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)

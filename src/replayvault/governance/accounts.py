@@ -39,7 +39,7 @@ from .permissions import Permission, Role, permissions_for
 __all__ = ["Principal", "LoginLimiter", "MIN_PASSWORD", "IDLE_MS", "LIFETIME_MS", "hash_password", "create_user",
            "get_user", "user_by_name", "roles_of", "grant_role", "revoke_role", "set_disabled", "authenticate",
            "start_login", "principal_for_cookie", "end_login", "create_token", "principal_for_token",
-           "revoke_token", "enable_totp", "new_password"]
+           "revoke_token", "enable_totp", "new_password", "change_password"]
 
 MIN_PASSWORD = 12
 IDLE_MS = 30 * 60 * 1000
@@ -72,6 +72,7 @@ class Principal:
     via: str
     csrf: str | None = None
     token_id: str | None = None
+    must_change_password: bool = False
 
     @property
     def actor(self) -> str:
@@ -94,6 +95,24 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+def change_password(db: Session, user: User, current: str, new: str) -> None:
+    """Set the user's own password after checking the current one; clears ``must_change_password``.
+
+    Raises:
+        NotAuthenticated: the current password is wrong.
+        InvalidInput: the new one is shorter than :data:`MIN_PASSWORD` or equals the current one.
+    """
+    try:
+        _hasher.verify(user.password_hash, current)
+    except (VerificationError, InvalidHashError):
+        raise NotAuthenticated("the current password is wrong") from None
+    if new == current:
+        raise InvalidInput("choose a password different from the current one")
+    user.password_hash = hash_password(new)
+    user.must_change_password = False
+    db.flush()
+
+
 def new_password() -> str:
     """A random 20-character password (about 119 bits) for new accounts."""
     return secrets.token_urlsafe(15)
@@ -106,8 +125,12 @@ def _check_roles(roles: list[str]) -> list[str]:
     return sorted(set(roles))
 
 
-def create_user(db: Session, username: str, password: str, roles: list[str], granted_by: str) -> User:
+def create_user(db: Session, username: str, password: str, roles: list[str], granted_by: str, *,
+                must_change: bool = True) -> User:
     """Add a user with ``roles`` (flushes, caller commits).
+
+    With ``must_change`` (the default: someone else chose the password) the user can do nothing
+    but set their own password after logging in.
 
     Raises:
         InvalidInput: bad user name (``[a-z0-9][a-z0-9._-]{1,63}``), short password, unknown role,
@@ -119,7 +142,7 @@ def create_user(db: Session, username: str, password: str, roles: list[str], gra
         raise InvalidInput("a user with that name already exists")
     roles = _check_roles(roles)
     user = User(id="u_" + secrets.token_hex(8), username=username, password_hash=hash_password(password),
-                disabled=False, created_ms=_now())
+                disabled=False, must_change_password=must_change, created_ms=_now())
     db.add(user)
     db.flush()
     for role in roles:
@@ -294,7 +317,7 @@ def _principal(db: Session, user: User, via: str, perms: frozenset[Permission] |
     roles = roles_of(db, user.id)
     allowed = permissions_for(roles)
     return Principal(user.id, user.username, roles, allowed if perms is None else perms & allowed, via,
-                     csrf, token_id)
+                     csrf, token_id, bool(user.must_change_password))
 
 
 def principal_for_cookie(db: Session, token: str | None) -> Principal:

@@ -155,6 +155,8 @@ ROUTE_RULES: Final[dict[tuple[str, str], RouteRule]] = {
     ("POST", "/training"): P.TRAINING_RECORD,
     ("GET", "/users"): P.USERS_LIST,
     ("GET", "/account"): Rule.AUTHENTICATED,
+    ("GET", "/account/password"): Rule.AUTHENTICATED,
+    ("POST", "/account/password"): Rule.AUTHENTICATED,
 }
 
 

@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from ..config import get_settings
-from ..errors import AccessDenied, NotAuthenticated, ReplayVaultError, TooManyAttempts
+from ..errors import AccessDenied, NotAuthenticated, PasswordChangeRequired, ReplayVaultError, TooManyAttempts
 from ..runtime import Runtime
 from . import api, api_audit, api_people, dashboard
 from .auth import enforce
@@ -85,6 +85,8 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         if isinstance(exc, NotAuthenticated) and page:
             return RedirectResponse(f"/login?next={quote(req.url.path, safe='/')}", status_code=303)
         who = getattr(req.state, "principal", None) if page else None
+        if who is not None and isinstance(exc, PasswordChangeRequired):
+            return RedirectResponse("/account/password", status_code=303)
         if who is not None and req.url.path == "/" and isinstance(exc, AccessDenied):
             return RedirectResponse(dashboard.landing(who.permissions), status_code=303)
         if who is not None:

@@ -15,7 +15,7 @@ import hmac
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 
-from ..errors import CsrfFailed, NotAuthenticated, PermissionDenied, ReplayVaultError
+from ..errors import CsrfFailed, NotAuthenticated, PasswordChangeRequired, PermissionDenied, ReplayVaultError
 from ..governance.accounts import Principal, principal_for_cookie, principal_for_token
 from ..governance.permissions import Permission, Rule, rule_for
 from ..runtime import Runtime
@@ -23,6 +23,8 @@ from ..runtime import Runtime
 __all__ = ["COOKIE", "enforce", "principal", "client_ip"]
 
 COOKIE = "rv_session"
+#: All a user may do before replacing a password someone else chose.
+_WHILE_PASSWORD_UNCHANGED = {("GET", "/account/password"), ("POST", "/account/password"), ("POST", "/logout")}
 _SAFE = {"GET", "HEAD", "OPTIONS"}
 
 
@@ -78,6 +80,8 @@ async def enforce(request: Request) -> None:
     p = await run_in_threadpool(_authenticate, rt, request)
     await _check_csrf(request, p)
     request.state.principal = p
+    if p.must_change_password and (request.method, route.path) not in _WHILE_PASSWORD_UNCHANGED:
+        raise PasswordChangeRequired()
     if isinstance(rule, Permission) and not p.can(rule):
         await run_in_threadpool(_audit_denial, rt, request, p, f"missing permission {rule.value}")
         raise PermissionDenied(f"your roles do not grant {rule.value}")

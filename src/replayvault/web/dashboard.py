@@ -322,6 +322,34 @@ def users_page(request: Request) -> HTMLResponse:
     return _page(request, "users.html", {"nav": "users", "users": users_overview(request.app.state.rt)})
 
 
+@router.get("/account/password", response_class=HTMLResponse)
+def password_page(request: Request, error: str | None = None) -> HTMLResponse:
+    """Form to choose one's own password (required after an initial or reset password)."""
+    return _page(request, "password.html", {"nav": "account", "error": error, "min": accounts.MIN_PASSWORD})
+
+
+@router.post("/account/password", response_class=HTMLResponse)
+def password_change(request: Request, current: str = Form(..., max_length=1024), new: str = Form(..., max_length=1024),
+                    confirm: str = Form(..., max_length=1024)) -> Response:
+    """Check the current password, set the new one (audited), then go to the user's start page."""
+    rt, p = request.app.state.rt, principal(request)
+    if new != confirm:
+        resp = password_page(request, "the two new passwords differ")
+        resp.status_code = 400
+        return resp
+    try:
+        with rt.audit.lock, rt.sessions() as db:
+            accounts.change_password(db, accounts.get_user(db, p.user_id), current, new)
+            rt.audit.record(actor=p.actor, action="user.password_changed", resource=f"user:{p.user_id}",
+                            origin_ip=client_ip(request), db=db)
+            db.commit()
+    except (NotAuthenticated, InvalidInput) as exc:
+        resp = password_page(request, str(exc))
+        resp.status_code = 400
+        return resp
+    return RedirectResponse(landing(p.permissions), status_code=303)
+
+
 @router.get("/account", response_class=HTMLResponse)
 def account_page(request: Request) -> HTMLResponse:
     """The caller's roles, permissions, purposes and training status."""
