@@ -62,7 +62,7 @@ def browser_login(page, base: str, staff: Staff) -> None:  # type: ignore[no-unt
     page.fill("input[name=password]", staff.password)
     with page.expect_navigation(wait_until="domcontentloaded"):
         page.click("form.login button")
-    assert "/login" not in page.url, "login failed"
+    assert "/login" not in page.url, f"login failed: {page.locator('main').inner_text()[:300]}"
 
 
 def browser_open_replay(page, base: str, sid: str, purpose: str = "compliance_audit", why: str = "CASE-1") -> None:  # type: ignore[no-untyped-def]

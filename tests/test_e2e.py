@@ -129,6 +129,13 @@ def test_screenshots_of_sessions_replay_and_heatmap(recorded, chromium) -> None:
     assert frame.query_selector("body") is not None
     page.screenshot(path=str(ARTIFACTS / "replay.png"), full_page=True)
 
+    # The view is in the audit log, with purpose and justification, before the replay could start.
+    page.goto(f"{api}/audit?action=recording.view", wait_until="domcontentloaded")
+    row = page.locator("table.grid tbody tr").first
+    assert "recording.view" in row.inner_text() and "AUDIT-2026-11" in row.inner_text()
+    assert "Verified" in page.locator(".cards").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "audit.png"), full_page=True)
+
     url = f"{results[0]['pages'][0]}"
     pages = rt.analytics.pages(None)
     transfer = next(p["url"] for p in pages if p["url"].endswith("/index.html"))

@@ -123,7 +123,8 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         access_log.info("%s %s %d %.1f ms", request.method, request.url.path, response.status_code,
                         (time.perf_counter() - started) * 1000)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        # same-origin: our own form posts carry their Origin (checked on login), nothing goes elsewhere.
+        response.headers.setdefault("Referrer-Policy", "same-origin")
         if not request.url.path.startswith(("/api/v1/ingest", "/api/v1/consent", "/t/")):
             response.headers.setdefault("Content-Security-Policy", CSP)
             response.headers.setdefault("X-Frame-Options", "DENY")
