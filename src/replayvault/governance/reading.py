@@ -74,6 +74,16 @@ def declare_purpose(rt: Runtime, p: Principal, sid: str, purpose: str | None, ju
         raise
 
 
+def _valid_grant(rt: Runtime, p: Principal, sid: str, grant_id: str | None, ip: str | None, action: str) -> AccessGrant:
+    """The caller's usable grant for ``sid``; a refusal is audited as ``action`` denied, then raised."""
+    try:
+        with rt.sessions() as db:
+            return use_grant(db, p, grant_id, sid, rt.settings.training_max_age_days)
+    except AccessDenied as exc:
+        _denied(rt, p, action, sid, ip, exc)
+        raise
+
+
 def read_events(rt: Runtime, p: Principal, sid: str, grant_id: str | None, ip: str | None) -> list[Event]:
     """The masked events of ``sid`` under the caller's grant; audited (``recording.view``) before decrypting.
 
@@ -82,12 +92,7 @@ def read_events(rt: Runtime, p: Principal, sid: str, grant_id: str | None, ip: s
         AuditUnavailable: the view could not be logged, so nothing is returned.
         NotFound: no such session.
     """
-    try:
-        with rt.sessions() as db:
-            grant = use_grant(db, p, grant_id, sid, rt.settings.training_max_age_days)
-    except AccessDenied as exc:
-        _denied(rt, p, "recording.view", sid, ip, exc)
-        raise
+    grant = _valid_grant(rt, p, sid, grant_id, ip, "recording.view")
     summary, _ = get_session(rt, sid)
     rt.audit.record(actor=p.actor, action="recording.view", resource=f"session:{sid}", purpose=grant.purpose,
                     justification=grant.justification, origin_ip=ip,
@@ -106,12 +111,7 @@ def record_seek(rt: Runtime, p: Principal, sid: str, grant_id: str | None, from_
     """
     if not (0 <= from_ms <= 2_592_000_000 and 0 <= to_ms <= 2_592_000_000):
         raise InvalidInput("seek offsets must be 0 to 2592000000 ms")
-    try:
-        with rt.sessions() as db:
-            grant = use_grant(db, p, grant_id, sid, rt.settings.training_max_age_days)
-    except AccessDenied as exc:
-        _denied(rt, p, "recording.seek", sid, ip, exc)
-        raise
+    grant = _valid_grant(rt, p, sid, grant_id, ip, "recording.seek")
     rt.audit.record(actor=p.actor, action="recording.seek", resource=f"session:{sid}", purpose=grant.purpose,
                     justification=grant.justification, origin_ip=ip,
                     details={"grant": grant.id, "from_offset_ms": from_ms, "to_offset_ms": to_ms})
