@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .analytics.facts import Facts, FactState, extract_facts, strip_url
+from .privacy.evidence import EvidenceRow, summarize
+from .privacy.evidence import incidents as count_incidents
 from .privacy.masking import MaskState, mask_events
 from .rrweb import EventType
 from .types import Event
@@ -68,6 +70,10 @@ class ProcessedBatch:
     has_full_snapshot: bool
     #: One ``(url, width px, timestamp ms)`` per FullSnapshot with a known page (Meta before it).
     page_snapshots: tuple[tuple[str, int | None, int], ...] = ()
+    #: Maskings by kind, location and who masked (privacy.evidence); ``incidents`` counts the
+    #: personal data the browser should have masked but sent in clear.
+    evidence: tuple[EvidenceRow, ...] = ()
+    incidents: int = 0
 
 
 def encode_events(events: list[Event]) -> bytes:
@@ -87,6 +93,7 @@ def process_batch(batch: Batch, state: SessionState) -> ProcessedBatch:
     mask_state = MaskState.from_dict(windows.pop(batch.window_id, {}))
     fact_state = FactState.from_dict(state.facts)
     masked = mask_events(batch.events, mask_state)
+    evidence = summarize(masked.records)
     facts = extract_facts(masked.events, fact_state)
     stamps = [int(e["timestamp"]) for e in masked.events]
     pages, last_meta = _page_snapshots(masked.events, state.page)
@@ -101,6 +108,8 @@ def process_batch(batch: Batch, state: SessionState) -> ProcessedBatch:
         last_ts=max(stamps) if stamps else None,
         has_full_snapshot=any(e["type"] == EventType.FullSnapshot for e in masked.events),
         page_snapshots=pages,
+        evidence=tuple(evidence),
+        incidents=count_incidents(evidence),
     )
 
 

@@ -11,15 +11,17 @@ from dataclasses import asdict, dataclass
 
 from sqlalchemy import select
 
-from .db.models import Chunk, Masking, PageSnapshot, RecordingSession
+from .db.models import Chunk, Masking, MaskingEvidence, PageSnapshot, RecordingSession
 from .analytics.facts import MOBILE_MAX_PX, TABLET_MAX_PX, strip_url
 from .errors import ChunkIntegrityError, NotFound
+from .privacy.evidence import EvidenceRow
 from .rrweb import EventType
 from .runtime import Runtime
 from .types import Event
 from .vault.codec import chunk_aad, open_chunk
 
-__all__ = ["SessionSummary", "list_sessions", "get_session", "session_events", "snapshot_for_url", "snapshots_for_url"]
+__all__ = ["SessionSummary", "list_sessions", "get_session", "session_events", "session_evidence", "capture_compliance",
+           "snapshot_for_url", "snapshots_for_url"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class SessionSummary:
     page_views: int
     clicks: int
     masked_items: int
+    incidents: int
     events: int
     chunks: int
     stored_bytes: int
@@ -54,7 +57,7 @@ def _summary(sess: RecordingSession, facts: dict | None) -> SessionSummary:
         start=facts.get("start_ms"), end=facts.get("end_ms"),
         duration_ms=int(facts.get("duration_ms") or 0),
         page_views=int(facts.get("page_views") or 0), clicks=int(facts.get("clicks") or 0),
-        masked_items=sess.masked_items, events=sess.event_count, chunks=sess.chunk_count,
+        masked_items=sess.masked_items, incidents=sess.incidents or 0, events=sess.event_count, chunks=sess.chunk_count,
         stored_bytes=sess.stored_bytes,
         viewport=f"{vw}x{vh}" if vw and vh else None, device_class=facts.get("device_class"),
         consent=sess.consent,
@@ -70,6 +73,29 @@ def list_sessions(rt: Runtime, project_id: str | None = None) -> list[SessionSum
             q = q.where(RecordingSession.project_id == project_id)
         rows = [_summary(s, facts.get(s.id)) for s in db.scalars(q)]
     return sorted(rows, key=lambda r: (r.start or 0), reverse=True)
+
+
+def session_evidence(rt: Runtime, session_id: str) -> list[EvidenceRow]:
+    """The session's maskings by kind, location and who masked them (see :mod:`.privacy.evidence`)."""
+    with rt.sessions() as db:
+        rows = db.scalars(select(MaskingEvidence).where(MaskingEvidence.session_id == session_id)).all()
+        return sorted((EvidenceRow(r.kind, r.location, r.browser, r.count) for r in rows),
+                      key=lambda r: (not r.incident, r.kind, r.location, r.browser))
+
+
+def capture_compliance(rt: Runtime, project_id: str | None = None) -> dict:
+    """Data capture compliance rate: sessions without a masking incident / sessions (with a chunk).
+
+    Returns ``{"sessions", "sessions_with_incidents", "incidents", "rate"}`` (``rate`` None without sessions).
+    """
+    with rt.sessions() as db:
+        q = select(RecordingSession.incidents).where(RecordingSession.chunk_count > 0)
+        if project_id:
+            q = q.where(RecordingSession.project_id == project_id)
+        counts = [n or 0 for n in db.scalars(q)]
+    bad = sum(1 for n in counts if n)
+    return {"sessions": len(counts), "sessions_with_incidents": bad, "incidents": sum(counts),
+            "rate": None if not counts else (len(counts) - bad) / len(counts)}
 
 
 def get_session(rt: Runtime, session_id: str) -> tuple[SessionSummary, dict[str, int]]:

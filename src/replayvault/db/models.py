@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["Base", "Project", "RecordingSession", "Chunk", "PageSnapshot", "Masking", "User", "UserRole", "ApiToken",
+__all__ = ["Base", "Project", "RecordingSession", "Chunk", "PageSnapshot", "Masking", "MaskingEvidence", "User", "UserRole", "ApiToken",
            "LoginSession", "TrainingAttestation", "AccessGrant", "ExportRequest", "AuditEntry", "AuditCheckpoint"]
 
 
@@ -48,6 +48,8 @@ class RecordingSession(Base):
     raw_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     stored_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     masked_items: Mapped[int] = mapped_column(Integer, default=0)
+    #: Masking incidents: personal data the browser should have masked (privacy.evidence).
+    incidents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     #: Pipeline state (node maps, page-view bookkeeping), sealed with the session's data key, base64.
     mask_state: Mapped[str] = mapped_column(Text, default="{}")
     fact_state: Mapped[str] = mapped_column(Text, default="{}")
@@ -95,6 +97,21 @@ class Masking(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), index=True)
     kind: Mapped[str] = mapped_column(String(40))
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class MaskingEvidence(Base):
+    """Maskings of a session by kind, location (snapshot, mutation, input, attribute, url, plugin)
+    and whether the browser had already masked them (``browser``); see ``privacy.evidence``."""
+
+    __tablename__ = "masking_evidence"
+    __table_args__ = (UniqueConstraint("session_id", "kind", "location", "browser", name="uq_masking_evidence"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    location: Mapped[str] = mapped_column(String(16))
+    browser: Mapped[bool] = mapped_column(Boolean)
     count: Mapped[int] = mapped_column(Integer, default=0)
 
 

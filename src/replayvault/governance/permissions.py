@@ -114,6 +114,7 @@ ROUTE_RULES: Final[dict[tuple[str, str], RouteRule]] = {
     ("POST", "/api/v1/sessions/{session_id}/access"): P.RECORDINGS_READ,
     ("POST", "/api/v1/sessions/{session_id}/seeks"): P.RECORDINGS_READ,
     ("GET", "/api/v1/sessions/{session_id}/viewers"): P.AUDIT_READ,
+    ("GET", "/api/v1/privacy/capture-compliance"): P.SESSIONS_LIST,
     ("GET", "/api/v1/pages"): P.HEATMAPS_READ,
     ("GET", "/api/v1/heatmaps"): P.HEATMAPS_READ,
     # API: exports (four-eyes)

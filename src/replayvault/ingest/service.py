@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ..db.models import Chunk, Masking, PageSnapshot, Project, RecordingSession
+from ..db.models import Chunk, Masking, MaskingEvidence, PageSnapshot, Project, RecordingSession
 from ..errors import ConsentRevoked, MalformedBatch, NotFound
 from ..pipeline import Batch, SessionState, process_batch
 from ..runtime import Runtime
@@ -97,7 +97,8 @@ def accept_batch(rt: Runtime, project: Project, req: IngestRequest) -> AcceptRes
                 chunk = _record(db, sess, req, out, blob, blob_key, now, dek)
                 rt.audit.record(actor=f"project:{project.id}", action="chunk.ingested", resource=f"session:{sess.id}",
                                 details={"seq": req.seq, "sha256": chunk.sha256, "events": chunk.event_count,
-                                         "stored_bytes": chunk.stored_bytes, "new_data_key": new_key}, db=db)
+                                         "stored_bytes": chunk.stored_bytes, "new_data_key": new_key,
+                                         "incidents": out.incidents}, db=db)
                 db.commit()
         except IntegrityError:
             # A concurrent request (another process) stored the same (session, seq) first.
@@ -161,6 +162,16 @@ def _record(db, sess: RecordingSession, req: IngestRequest, out, blob: bytes, bl
             db.add(Masking(session_id=req.session_id, kind=kind, count=n))
         else:
             row.count += n
+    for ev in out.evidence:
+        found = db.scalar(select(MaskingEvidence).where(
+            MaskingEvidence.session_id == req.session_id, MaskingEvidence.kind == ev.kind,
+            MaskingEvidence.location == ev.location, MaskingEvidence.browser == ev.browser))
+        if found is None:
+            db.add(MaskingEvidence(session_id=req.session_id, kind=ev.kind, location=ev.location, browser=ev.browser,
+                                   count=ev.count))
+        else:
+            found.count += ev.count
+    sess.incidents = (sess.incidents or 0) + out.incidents
     db.flush()
     return chunk
 

@@ -16,7 +16,7 @@ counts per masking kind. Rules:
 5. ``rr-block`` elements keep no content; what the browser already masked stays masked.
 
 Masked text keeps its length. A value that is already all ``*`` (masked by the browser) is
-left as is and not counted. Malformed parts of an event are kept as they are (nothing to
+left as is and not counted, but recorded as evidence with ``browser=True`` (:mod:`.evidence`). Malformed parts of an event are kept as they are (nothing to
 mask in a number); a batch item that is not an object raises ``MalformedBatch``.
 """
 
@@ -35,6 +35,7 @@ from ..types import Event
 from . import sanitize
 from ._text import is_masked, mask_all, mask_non_space, mask_spans
 from .detectors import DETECTORS, Detector, find_all, resolve
+from .evidence import location_of
 from .state import Flag, MaskState, NodeInfo
 from .urls import SRCSET_ATTRIBUTES, URL_ATTRIBUTES, scrub_srcset, scrub_url
 
@@ -63,6 +64,10 @@ UNSCANNED_ATTRIBUTES = frozenset({"rr_dataurl"})
 #: Keys of custom/plugin payloads treated as URLs.
 URL_KEYS = frozenset({"href", "url", "src", "referrer", "referer", "location"})
 _INPUT_TAGS = frozenset({"input", "textarea", "select", "option"})
+#: (event type, incremental source) -> evidence phase; anything else is a plugin/custom payload.
+_PHASES = {(EventType.FullSnapshot, None): "snapshot", (EventType.Meta, None): "meta",
+           (EventType.IncrementalSnapshot, IncrementalSource.Mutation): "mutation",
+           (EventType.IncrementalSnapshot, IncrementalSource.Input): "input"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +79,8 @@ class MaskRecord:
     node_id: int | None
     where: str  # "attribute:value", "text", "input", "meta:href", "payload"...
     evidence: str = ""  # detector/pattern/validator:outcome for detector findings
+    location: str = "snapshot"  # see privacy.evidence.LOCATIONS
+    browser: bool = False  # the browser had already masked it; the server only kept it masked
 
 
 @dataclass
@@ -130,12 +137,16 @@ class _Masker:
         self.counts: Counter[str] = Counter()
         self.records: list[MaskRecord] = []
         self.event_index = 0
+        self.phase = "snapshot"  # which kind of event is being walked (for evidence locations)
 
     # -- bookkeeping -------------------------------------------------------------------
-    def count(self, kind: str, node_id: int | None, where: str, evidence: str = "", n: int = 1) -> None:
-        self.counts[kind] += n
+    def count(self, kind: str, node_id: int | None, where: str, evidence: str = "", n: int = 1,
+              browser: bool = False) -> None:
+        if not browser:
+            self.counts[kind] += n
+        loc = location_of(where, self.phase)
         for _ in range(n):
-            self.records.append(MaskRecord(kind, self.event_index, node_id, where, evidence))
+            self.records.append(MaskRecord(kind, self.event_index, node_id, where, evidence, loc, browser))
 
     # -- dispatch ----------------------------------------------------------------------
     def event(self, ev: Event) -> None:
@@ -143,6 +154,8 @@ class _Masker:
         if not isinstance(data, dict):
             return
         etype = ev.get("type")
+        self.phase = _PHASES.get((etype, data.get("source") if etype == EventType.IncrementalSnapshot else None),
+                                 "plugin")
         if etype == EventType.FullSnapshot:
             self.state.reset()
             if isinstance(data.get("node"), dict):
@@ -209,6 +222,8 @@ class _Masker:
         if is_masked(value):
             if info is not None:
                 info.flags |= Flag.MASKED  # the browser masked it: keep masking it
+            if value:
+                self.count(kind, node_id, where, browser=True)  # evidence: masked in the browser
             return value
         self.count(kind, node_id, where)
         return mask_all(value)
@@ -292,6 +307,7 @@ class _Masker:
         if isinstance(value, str) and value:
             if is_masked(value.strip()):
                 flags |= Flag.MASKED  # masked by the browser (maskTextClass / maskAllText)
+                self.count("text_mask", nid, "text", browser=True)
             node["textContent"] = self.text(value, ctx, nid, "text")
         if nid is not None and flags:
             self.state.put(nid, "#text", None, pid, flags)
@@ -340,6 +356,7 @@ class _Masker:
             elif lname == "value" and is_masked(value):
                 if info is not None:
                     info.flags |= Flag.MASKED  # the browser masked it: keep masking it
+                self.count(_value_kind(info) or "input_value", nid, where + lname, browser=True)
             elif lname == "value" and (kind := _value_kind(info)) is not None:
                 attrs[name] = self.form_value(value, kind, info, nid, where + lname)
             elif lname == "label" and info is not None and info.flags & Flag.OPTION:

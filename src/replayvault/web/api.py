@@ -5,6 +5,7 @@ Collector routes (write key, CORS per project):
     POST /api/v1/consent    consent decision for a session -> 200
 Read routes (login cookie or API token; the permission of each is in governance.permissions):
     GET  /api/v1/sessions, /api/v1/sessions/{id}, /api/v1/pages, /api/v1/heatmaps
+    GET  /api/v1/privacy/capture-compliance   sessions without a masking incident / sessions
     POST /api/v1/sessions/{id}/access   declare purpose + justification -> grant id
     GET  /api/v1/sessions/{id}/events   masked rrweb events under a grant (audited first)
     POST /api/v1/sessions/{id}/seeks    log a jump inside the replay
@@ -27,7 +28,7 @@ from ..ingest.projects import origin_allowed, project_for_key
 from ..ingest.service import accept_batch, set_consent
 from ..ingest.validate import decode_body, parse_consent, parse_ingest
 from ..governance.reading import declare_purpose, read_events, record_seek, viewers
-from ..recordings import get_session, list_sessions
+from ..recordings import capture_compliance, get_session, list_sessions, session_evidence
 from ..runtime import Runtime
 from . import heatmaps
 from .auth import client_ip, principal
@@ -140,11 +141,20 @@ def sessions(request: Request, project: str | None = None) -> list[dict]:
     return [s.as_dict() for s in list_sessions(_rt(request), project)]
 
 
-@router.get("/sessions/{session_id}", summary="One session with its masking counts")
+@router.get("/sessions/{session_id}", summary="One session with its masking counts and evidence")
 def session(request: Request, session_id: str) -> dict:
-    """Summary of one session plus ``maskings`` (kind -> count)."""
+    """Summary of one session plus ``maskings`` (kind -> count) and ``evidence``: one row per kind,
+    location and who masked it (``browser``), with ``incident`` true for personal data the browser
+    should have masked."""
     summary, counts = get_session(_rt(request), session_id)
-    return {**summary.as_dict(), "maskings": counts}
+    return {**summary.as_dict(), "maskings": counts,
+            "evidence": [r.as_dict() for r in session_evidence(_rt(request), session_id)]}
+
+
+@router.get("/privacy/capture-compliance", summary="Data capture compliance rate")
+def capture(request: Request, project: str | None = Query(None, max_length=64)) -> dict:
+    """Sessions without a masking incident / sessions: ``{"sessions", "sessions_with_incidents", "incidents", "rate"}``."""
+    return capture_compliance(_rt(request), project)
 
 
 @router.post("/sessions/{session_id}/access", summary="Declare a purpose for reading one recording")

@@ -30,7 +30,7 @@ from ..governance.access import training_status, use_grant
 from ..governance.permissions import Permission, permissions_for, purposes_for
 from ..governance.reading import ask_export, decide, declare_purpose, download_export, list_exports, viewers
 from ..heatmaps import dominant_class
-from ..recordings import get_session, list_sessions
+from ..recordings import capture_compliance, get_session, list_sessions, session_evidence
 from .api_audit import verification_status
 from .api_people import add_training, users_overview
 from .api_people import training as list_training
@@ -154,7 +154,8 @@ def logout(request: Request) -> Response:
 def sessions_page(request: Request) -> HTMLResponse:
     """Sessions list: time, duration, pages, clicks, masked items."""
     rows = list_sessions(request.app.state.rt)
-    return _page(request, "sessions.html", {"sessions": rows, "nav": "sessions"})
+    return _page(request, "sessions.html", {"sessions": rows, "nav": "sessions",
+                                            "capture": capture_compliance(request.app.state.rt)})
 
 
 def _session_ctx(request: Request, session_id: str, grant_id: str | None, error: str | None = None) -> dict[str, Any]:
@@ -169,7 +170,8 @@ def _session_ctx(request: Request, session_id: str, grant_id: str | None, error:
             error = error or str(exc)
     with rt.sessions() as db:
         trained, latest = training_status(db, p.user_id, rt.settings.training_max_age_days)
-    return {"s": summary, "maskings": sorted(counts.items()), "nav": "sessions", "grant": grant, "error": error,
+    return {"s": summary, "maskings": sorted(counts.items()), "evidence": session_evidence(rt, session_id),
+            "nav": "sessions", "grant": grant, "error": error,
             "purposes": [x.value for x in purposes_for(p.roles)], "trained": trained, "trained_on": latest,
             "viewers": viewers(rt, session_id) if p.can(Permission.AUDIT_READ) else None}
 
