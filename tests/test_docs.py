@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 from pathlib import Path
 
 import pytest
@@ -41,7 +42,8 @@ def test_every_api_route_is_documented() -> None:
         for route in router.routes:
             if not route.include_in_schema:  # CORS preflights
                 continue
-            assert f"{sorted(route.methods)[0]} {route.path.replace('{session_id}', '{id}').replace('{export_id}', '{id}').replace('{token_id}', '{id}').replace('{user_id}', '{id}')}" in README, route.path
+            path = re.sub(r"\{(session|export|token|user|project)_id\}", "{id}", route.path)
+            assert f"{sorted(route.methods)[0]} {path}" in README, route.path
 
 
 def test_permission_matrix_in_readme_matches_the_code() -> None:

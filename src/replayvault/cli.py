@@ -165,12 +165,13 @@ def demo(serve_after: bool = typer.Option(True, "--serve/--no-serve", help="Keep
         _fail(exc)
 
 
-from .cli_accountability import audit_app, init, training_app, users_app  # noqa: E402
+from .cli_accountability import audit_app, init, policy_app, training_app, users_app  # noqa: E402
 
 app.command()(init)
 app.add_typer(users_app, name="users")
 app.add_typer(training_app, name="training")
 app.add_typer(audit_app, name="audit")
+app.add_typer(policy_app, name="policy")
 
 
 def main() -> None:  # pragma: no cover

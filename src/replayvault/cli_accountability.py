@@ -20,10 +20,12 @@ from .errors import AuditTampered, MalformedProof, NoteError, ProofError, Replay
 
 users_app = typer.Typer(help="Accounts and roles.", no_args_is_help=True)
 training_app = typer.Typer(help="Compliance-training attestations.", no_args_is_help=True)
+policy_app = typer.Typer(help="Privacy policy per project (detectors, selectors, canvas, URL rules).",
+                         no_args_is_help=True)
 audit_app = typer.Typer(help="The tamper-evident audit log (RFC 9162 Merkle tree, signed checkpoints).",
                         no_args_is_help=True)
 
-__all__ = ["users_app", "training_app", "audit_app", "init"]
+__all__ = ["users_app", "training_app", "audit_app", "policy_app", "init"]
 
 
 def _cli():  # type: ignore[no-untyped-def]
@@ -437,3 +439,41 @@ def users_reset_password(username: str) -> None:
         return f"new password for {user.username} (shown once): [bold]{password}[/]"
 
     _user_change(username, change)
+
+
+@policy_app.command("show")
+def policy_show(project: str) -> None:
+    """Print a project's privacy policy as YAML (the strict default when none was set).
+
+    Example: replayvault policy show demo-bank
+    """
+    import yaml
+
+    from .governance.policies import get_policy
+
+    c = _cli()
+    try:
+        pol = get_policy(c._runtime(), project)
+    except ReplayVaultError as exc:
+        c._fail(exc)
+    sys.stdout.write(yaml.safe_dump(pol.model_dump(), sort_keys=False))
+    sys.stdout.write(f"# sha256: {pol.digest()}\n")
+
+
+@policy_app.command("set")
+def policy_set(project: str, file: Path = typer.Argument(..., help="Policy as YAML or JSON ('-' for standard input).")) -> None:
+    """Validate and set a project's privacy policy (audited); it applies to batches from now on.
+
+    Example: replayvault policy set demo-bank policy.yaml
+    """
+    from .governance.policies import set_policy
+
+    c = _cli()
+    try:
+        text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
+        pol = set_policy(c._runtime(), project, text, "cli")
+    except (ReplayVaultError, OSError, UnicodeDecodeError) as exc:
+        c._fail(exc)
+    c.out.print(f"policy of {escape(project)} set (sha256 {pol.digest()[:16]}…); "
+                f"{len(pol.active_detectors())} detectors, {len(pol.mask_selectors)} mask and "
+                f"{len(pol.block_selectors)} block selectors, canvas {'allowed' if pol.canvas else 'dropped'}")

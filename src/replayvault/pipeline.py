@@ -15,6 +15,7 @@ from .analytics.facts import Facts, FactState, extract_facts, strip_url
 from .privacy.evidence import EvidenceRow, summarize
 from .privacy.evidence import incidents as count_incidents
 from .privacy.masking import MaskState, mask_events
+from .privacy.policy import STRICT, Policy
 from .rrweb import EventType
 from .types import Event
 
@@ -30,6 +31,8 @@ class Batch:
     seq: int
     events: list[Event]
     window_id: str = ""
+    #: The project's privacy policy (strict by default).
+    policy: Policy = STRICT
 
 
 #: Node maps kept per session: one per browser window (page load or duplicated tab), newest last.
@@ -92,7 +95,7 @@ def process_batch(batch: Batch, state: SessionState) -> ProcessedBatch:
     windows: dict[str, Any] = dict(state.mask.get("windows") or {})
     mask_state = MaskState.from_dict(windows.pop(batch.window_id, {}))
     fact_state = FactState.from_dict(state.facts)
-    masked = mask_events(batch.events, mask_state)
+    masked = mask_events(batch.events, mask_state, policy=batch.policy)
     evidence = summarize(masked.records)
     facts = extract_facts(masked.events, fact_state)
     stamps = [int(e["timestamp"]) for e in masked.events]

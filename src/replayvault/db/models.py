@@ -28,6 +28,8 @@ class Project(Base):
     name: Mapped[str] = mapped_column(String(200))
     write_key_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     allowed_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: The project's privacy policy (``privacy.policy.Policy`` as a dict); None = the strict default.
+    policy: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     created_ms: Mapped[int] = mapped_column(BigInteger)
 
 

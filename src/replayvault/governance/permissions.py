@@ -44,6 +44,7 @@ class Permission(StrEnum):
     USERS_LIST = "users:list"                # see accounts and their roles
     TRAINING_RECORD = "training:record"      # record compliance-training attestations
     TRAINING_READ = "training:read"          # see attestations
+    POLICY_MANAGE = "policy:manage"          # read and change a project's privacy policy
 
 
 class Purpose(StrEnum):
@@ -67,9 +68,11 @@ class Rule(StrEnum):
 P = Permission
 ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
     Role.COMPLIANCE_LEAD: frozenset({P.SESSIONS_LIST, P.HEATMAPS_READ, P.RECORDINGS_READ, P.EXPORTS_REQUEST,
-                                     P.AUDIT_READ, P.AUDIT_CHECKPOINT, P.USERS_LIST, P.TRAINING_READ}),
+                                     P.AUDIT_READ, P.AUDIT_CHECKPOINT, P.USERS_LIST, P.TRAINING_READ,
+                                     P.POLICY_MANAGE}),
     Role.PRIVACY_OFFICER: frozenset({P.SESSIONS_LIST, P.HEATMAPS_READ, P.RECORDINGS_READ, P.EXPORTS_REQUEST,
-                                     P.EXPORTS_APPROVE, P.AUDIT_READ, P.USERS_LIST, P.TRAINING_READ}),
+                                     P.EXPORTS_APPROVE, P.AUDIT_READ, P.USERS_LIST, P.TRAINING_READ,
+                                     P.POLICY_MANAGE}),
     Role.HR_LIAISON: frozenset({P.USERS_LIST, P.TRAINING_RECORD, P.TRAINING_READ}),
     Role.UX_ANALYST: frozenset({P.SESSIONS_LIST, P.HEATMAPS_READ, P.RECORDINGS_READ}),
     Role.SECURITY_SPECIALIST: frozenset({P.SESSIONS_LIST, P.HEATMAPS_READ, P.RECORDINGS_READ, P.EXPORTS_REQUEST,
@@ -132,6 +135,9 @@ ROUTE_RULES: Final[dict[tuple[str, str], RouteRule]] = {
     ("POST", "/api/v1/audit/checkpoints"): P.AUDIT_CHECKPOINT,
     ("GET", "/api/v1/audit/public-key"): P.AUDIT_READ,
     ("GET", "/api/v1/audit/verify"): P.AUDIT_READ,
+    # API: privacy policy per project
+    ("GET", "/api/v1/projects/{project_id}/policy"): P.POLICY_MANAGE,
+    ("PUT", "/api/v1/projects/{project_id}/policy"): P.POLICY_MANAGE,
     # API: users and training
     ("GET", "/api/v1/users"): P.USERS_LIST,
     ("POST", "/api/v1/users"): P.USERS_MANAGE,

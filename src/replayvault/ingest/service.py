@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..db.models import Chunk, Masking, MaskingEvidence, PageSnapshot, Project, RecordingSession
 from ..errors import ConsentRevoked, MalformedBatch, NotFound
+from ..privacy.policy import parse_policy
 from ..pipeline import Batch, SessionState, process_batch
 from ..runtime import Runtime
 from ..vault.codec import chunk_aad, open_chunk, seal
@@ -67,7 +68,8 @@ def accept_batch(rt: Runtime, project: Project, req: IngestRequest) -> AcceptRes
         dek = rt.keys.unwrap(project.id, sess.wrapped_dek) if sess is not None and sess.wrapped_dek else None
         state = _open_state(sess, dek)
         try:
-            out = process_batch(Batch(project.id, req.session_id, req.seq, req.events, req.window_id), state)
+            out = process_batch(Batch(project.id, req.session_id, req.seq, req.events, req.window_id,
+                                      parse_policy(project.policy)), state)
         except (TypeError, AttributeError, KeyError, IndexError, ValueError, OverflowError, RecursionError) as exc:
             # Validation checks the envelope; a deeper shape rrweb never produces lands here.
             log.info("batch rejected: pipeline could not process an event (%s)", type(exc).__name__)

@@ -9,8 +9,8 @@ URL or a URL-valued attribute), ``plugin`` (custom, plugin and console payloads)
 
 A **masking incident** is personal data that reached the server in clear although the browser
 should have masked it: any server-side masking except the kinds in :data:`SANITIZING_KINDS`
-(active content removed for safety, not personal data; URL query values, which the tracker by
-design leaves to the server). The data capture compliance rate is sessions without an incident
+(active content removed for safety, not personal data; URL query values and policy path
+patterns, which the tracker by design leaves to the server; canvas data dropped by policy). The data capture compliance rate is sessions without an incident
 divided by sessions.
 """
 
@@ -25,7 +25,7 @@ __all__ = ["LOCATIONS", "SANITIZING_KINDS", "EvidenceRow", "location_of", "summa
 LOCATIONS = ("snapshot", "mutation", "input", "attribute", "url", "plugin")
 #: Server maskings that are not a browser-side failure to mask personal data.
 SANITIZING_KINDS = frozenset({"script", "event_handler", "javascript_url", "srcdoc", "resource_hint", "blocked",
-                              "url_query"})
+                              "url_query", "url_path", "canvas"})
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Sequence
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from ..errors import MalformedBatch
 from ..rrweb import EventType, IncrementalSource, NodeType
@@ -36,6 +36,7 @@ from . import sanitize
 from ._text import is_masked, mask_all, mask_non_space, mask_spans
 from .detectors import DETECTORS, Detector, find_all, resolve
 from .evidence import location_of
+from .policy import STRICT, Policy
 from .state import Flag, MaskState, NodeInfo
 from .urls import SRCSET_ATTRIBUTES, URL_ATTRIBUTES, scrub_srcset, scrub_url
 
@@ -92,10 +93,14 @@ class MaskResult:
     records: list[MaskRecord] = field(default_factory=list)
 
 
-def mask_events(events: list[Event], state: MaskState, *, detectors: Sequence[Detector] = DETECTORS) -> MaskResult:
+def mask_events(events: list[Event], state: MaskState, *, detectors: Sequence[Detector] | None = None,
+                policy: Policy = STRICT) -> MaskResult:
     """Mask one batch of a session's rrweb events; update ``state`` for the next batch.
 
-    The input events are not modified. ``counts`` holds only kinds that occurred.
+    The input events are not modified. ``counts`` holds only kinds that occurred. ``policy`` (the
+    project's, :mod:`.policy`) chooses the detectors (unless ``detectors`` is given), adds
+    selectors masked or blocked like ``rr-mask``/``rr-block``, keeps or drops canvas data, and
+    adds URL rules; CanvasMutation events are dropped from the result unless it allows canvas.
 
     Raises:
         MalformedBatch: ``events`` is not a list or an item is not an object (checked before
@@ -104,11 +109,13 @@ def mask_events(events: list[Event], state: MaskState, *, detectors: Sequence[De
     if not isinstance(events, list):
         raise MalformedBatch("events must be a list")
     copies = [_copy(i, ev) for i, ev in enumerate(events)]  # all checks before the state changes
-    masker = _Masker(state, tuple(detectors))
+    masker = _Masker(state, tuple(policy.active_detectors() if detectors is None else detectors), policy)
+    kept = []
     for i, ev in enumerate(copies):
         masker.event_index = i
-        masker.event(ev)
-    return MaskResult(copies, dict(masker.counts), masker.records)
+        if masker.event(ev):
+            kept.append(ev)
+    return MaskResult(kept, dict(masker.counts), masker.records)
 
 
 def _copy(index: int, ev: Any) -> Event:
@@ -131,9 +138,12 @@ def _int_id(value: Any) -> int | None:
 class _Masker:
     """Applies the rules to one batch; holds the counters and records."""
 
-    def __init__(self, state: MaskState, detectors: tuple[Detector, ...]) -> None:
+    def __init__(self, state: MaskState, detectors: tuple[Detector, ...], policy: Policy = STRICT) -> None:
         self.state = state
         self.detectors = detectors
+        self.policy = policy
+        self.mask_selectors, self.block_selectors = policy.compiled()
+        self.keep_params = policy.urls.keep()
         self.counts: Counter[str] = Counter()
         self.records: list[MaskRecord] = []
         self.event_index = 0
@@ -149,10 +159,11 @@ class _Masker:
             self.records.append(MaskRecord(kind, self.event_index, node_id, where, evidence, loc, browser))
 
     # -- dispatch ----------------------------------------------------------------------
-    def event(self, ev: Event) -> None:
+    def event(self, ev: Event) -> bool:
+        """Mask one event in place; False when the policy drops it (canvas)."""
         data = ev.get("data")
         if not isinstance(data, dict):
-            return
+            return True
         etype = ev.get("type")
         self.phase = _PHASES.get((etype, data.get("source") if etype == EventType.IncrementalSnapshot else None),
                                  "plugin")
@@ -168,11 +179,15 @@ class _Masker:
                 self.input(data)
             elif source == IncrementalSource.Log:
                 self.payload(data)
+            elif source == IncrementalSource.CanvasMutation and not self.policy.canvas:
+                self.count("canvas", _int_id(data.get("id")), "canvas")
+                return False
         elif etype == EventType.Meta:
             if isinstance(data.get("href"), str):
                 data["href"] = self.url(data["href"], None, "meta:href")
         elif etype in (EventType.Custom, EventType.Plugin):
             self.payload(data)
+        return True
 
     # -- free text ---------------------------------------------------------------------
     def detect(self, text: str, node_id: int | None, where: str) -> str:
@@ -185,11 +200,22 @@ class _Masker:
         return mask_spans(text, findings)
 
     def url(self, value: str, node_id: int | None, where: str) -> str:
-        value, n = scrub_url(value)
+        value, n = scrub_url(value, self.keep_params)
         if n:
             self.count("url_query", node_id, where, n=n)
+        if self.policy.urls.mask_path_patterns:
+            value = self.path_rules(value, node_id, where)
         value = self.detect(value, node_id, where)
         return self.encoded_segments(value, node_id, where) if "%" in value else value
+
+    def path_rules(self, url: str, node_id: int | None, where: str) -> str:
+        """Mask the ``*`` segments of the policy's path patterns (``/accounts/*``)."""
+        parsed = urlsplit(url)
+        path, n = self.policy.urls.mask_path(parsed.path)
+        if not n:
+            return url
+        self.count("url_path", node_id, where, n=n)
+        return urlunsplit(parsed._replace(path=path))
 
     def encoded_segments(self, url: str, node_id: int | None, where: str) -> str:
         """Mask whole path segments whose percent-decoded form holds a finding (``jane%40bank.com``)."""
@@ -281,6 +307,10 @@ class _Masker:
         input_type = None
         if attrs:
             flags |= _class_flags(attrs.get("class"))
+            if any(sel.matches(tag, attrs) for sel in self.block_selectors):
+                flags |= Flag.BLOCKED  # the project's policy blocks it, whatever the browser did
+            elif any(sel.matches(tag, attrs) for sel in self.mask_selectors):
+                flags |= Flag.MASKED
             if "rr_width" in attrs or "rr_height" in attrs:
                 flags |= Flag.BLOCKED  # rrweb's placeholder for a blocked element
             input_type = _lower(attrs.get("type"))
@@ -368,6 +398,9 @@ class _Masker:
                 if n:
                     self.count("url_query", nid, where + lname, n=n)
                 attrs[name] = self.detect(value, nid, where + lname)
+            elif lname == "rr_dataurl" and not self.policy.canvas:
+                del attrs[name]  # a canvas's pixels: dropped unless the policy allows canvas
+                self.count("canvas", nid, where + lname)
             elif lname not in UNSCANNED_ATTRIBUTES:
                 attrs[name] = self.detect(value, nid, where + lname)
 

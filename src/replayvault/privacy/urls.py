@@ -20,11 +20,13 @@ URL_ATTRIBUTES = frozenset(
 SRCSET_ATTRIBUTES = frozenset({"srcset", "imagesrcset"})
 
 
-def _scrub_query(query: str) -> tuple[str, int]:
+def _scrub_query(query: str, keep: frozenset[str] = frozenset()) -> tuple[str, int]:
     parts = query.split("&")
     count = 0
     for i, part in enumerate(parts):
         key, eq, value = part.partition("=")
+        if eq and value and key in keep:
+            continue  # the project's policy keeps this parameter readable
         if eq and value:
             if not is_masked(value):
                 count += 1
@@ -35,11 +37,12 @@ def _scrub_query(query: str) -> tuple[str, int]:
     return "&".join(parts), count
 
 
-def scrub_url(url: str) -> tuple[str, int]:
+def scrub_url(url: str, keep: frozenset[str] = frozenset()) -> tuple[str, int]:
     """Mask every query-string value of ``url``; return the new URL and how many values were masked.
 
-    Values that are already all ``*`` are kept and not counted. Keys, scheme, host, path and
-    plain anchors are kept, so the URL keeps its length and shape.
+    Values that are already all ``*`` are kept and not counted, as are the parameters named in
+    ``keep`` (a project policy's ``keep_query_params``). Keys, scheme, host, path and plain
+    anchors are kept, so the URL keeps its length and shape.
     """
     url, userinfo = _scrub_userinfo(url)
     if "?" not in url and "=" not in url:
@@ -48,14 +51,14 @@ def scrub_url(url: str) -> tuple[str, int]:
     path, qmark, query = base.partition("?")
     count = 0
     if qmark:
-        query, count = _scrub_query(query)
+        query, count = _scrub_query(query, keep)
     if hashmark and "=" in fragment:
         route, fq, fquery = fragment.partition("?")
         if fq:
-            fquery, n = _scrub_query(fquery)
+            fquery, n = _scrub_query(fquery, keep)
             fragment = f"{route}?{fquery}"
         else:
-            fragment, n = _scrub_query(fragment)
+            fragment, n = _scrub_query(fragment, keep)
         count += n
     return f"{path}{qmark}{query}{hashmark}{fragment}", count + userinfo
 

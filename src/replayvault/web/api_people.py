@@ -11,6 +11,8 @@
     POST   /api/v1/users/{user_id}/disable
     GET    /api/v1/training                   attestations
     POST   /api/v1/training                   {"user_id", "course", "date": "YYYY-MM-DD"}
+    GET    /api/v1/projects/{id}/policy       a project's privacy policy
+    PUT    /api/v1/projects/{id}/policy       replace it (YAML or JSON body)
 
 Every change is written to the audit log in the same transaction.
 """
@@ -18,13 +20,15 @@ Every change is written to the audit log in the same transaction.
 from __future__ import annotations
 
 from fastapi import APIRouter, Body, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 
 from ..db.models import ApiToken, TrainingAttestation, User
-from ..errors import PermissionDenied
+from ..errors import InvalidInput, PermissionDenied
 from ..governance import accounts
 from ..governance.access import record_training, training_status
 from ..governance.permissions import purposes_for
+from ..governance.policies import get_policy, set_policy
 from ..runtime import Runtime
 from .auth import client_ip, principal
 
@@ -154,6 +158,26 @@ def disable(request: Request, user_id: str) -> dict:
                         origin_ip=client_ip(request), db=db)
         db.commit()
     return {"id": user_id, "disabled": True}
+
+
+@router.get("/projects/{project_id}/policy", summary="A project's privacy policy")
+def policy(request: Request, project_id: str) -> dict:
+    """The policy as JSON (the strict default when none was set), plus its ``sha256``."""
+    pol = get_policy(_rt(request), project_id)
+    return {**pol.model_dump(), "sha256": pol.digest()}
+
+
+@router.put("/projects/{project_id}/policy", summary="Replace a project's privacy policy")
+async def put_policy(request: Request, project_id: str) -> dict:
+    """Body: the policy as YAML or JSON (at most 64 KB); 400 names the invalid field. Audited."""
+    body = bytearray()
+    async for part in request.stream():
+        body += part
+        if len(body) > 64_000:
+            raise InvalidInput("policy is larger than 64 KB")
+    pol = await run_in_threadpool(set_policy, _rt(request), project_id, bytes(body), principal(request).actor,
+                                  client_ip(request))
+    return {**pol.model_dump(), "sha256": pol.digest()}
 
 
 @router.get("/training", summary="Compliance-training attestations")

@@ -1,0 +1,200 @@
+"""Privacy policy per project: which detectors run, what is always masked or blocked, canvas, URLs.
+
+A policy is YAML or JSON, validated strictly (unknown keys, unknown detectors, bad selectors and
+bad patterns are errors naming the field). The default is strict: every detector on, nothing
+kept, canvas dropped. Example::
+
+    disabled_detectors: [phone]          # or: detectors: [email, card, iban]
+    mask_selectors: [".balance", "#customer-name", "td[data-col=amount]"]
+    block_selectors: [".chat-widget"]
+    canvas: false                        # CanvasMutation events and canvas images are dropped
+    urls:
+      keep_query_params: [page, utm_source]   # these query values stay readable
+      mask_path_patterns: ["/accounts/*", "/customers/*/documents/*"]   # * segments masked
+
+Selectors are simple compound CSS selectors (no combinators): ``tag``, ``.class``, ``#id``,
+``[attr]``, ``[attr=value]`` and combinations such as ``td.amount[data-col=x]``; a comma
+separates alternatives. Matching elements (and everything inside them) are masked like
+``rr-mask`` or blocked like ``rr-block`` by the server, whatever the browser did.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ..errors import InvalidInput, UnknownDetector
+from .detectors import DETECTORS, Detector, select
+
+__all__ = ["Policy", "UrlRules", "Selector", "parse_policy", "STRICT"]
+
+_SIMPLE = re.compile(r"""^(?P<tag>[a-zA-Z][a-zA-Z0-9-]*|\*)?(?P<rest>(?:\#[\w-]+|\.[\w-]+|\[[\w-]+(?:=(?:"[^"]*"|'[^']*'|[^\]]*))?\])*)$""")
+_PART = re.compile(r"""\#([\w-]+)|\.([\w-]+)|\[([\w-]+)(?:=("[^"]*"|'[^']*'|[^\]]*))?\]""")
+
+
+@dataclass(frozen=True)
+class Selector:
+    """One simple compound selector: tag (or None), id, classes, attribute tests."""
+
+    tag: str | None
+    id: str | None
+    classes: frozenset[str]
+    attrs: tuple[tuple[str, str | None], ...]
+
+    @classmethod
+    def parse(cls, text: str) -> "Selector":
+        """Parse ``tag#id.class[attr=value]``.
+
+        Raises:
+            ValueError: not a simple compound selector (combinators and pseudo-classes are not supported).
+        """
+        m = _SIMPLE.match(text.strip())
+        if not m or not text.strip():
+            raise ValueError(f"unsupported selector {text.strip()[:60]!r}: use tag, #id, .class, [attr], [attr=value]")
+        ident, classes, attrs = None, set(), []
+        for i, c, a, v in _PART.findall(m.group("rest")):
+            if i:
+                ident = i
+            elif c:
+                classes.add(c)
+            else:
+                attrs.append((a.lower(), v.strip("\"'") if v else None))
+        tag = m.group("tag")
+        return cls(None if tag in (None, "*") else tag.lower(), ident, frozenset(classes), tuple(attrs))
+
+    def matches(self, tag: str, attrs: dict[str, Any]) -> bool:
+        """Whether an element with lower-case ``tag`` and ``attrs`` (rrweb attribute dict) matches."""
+        if self.tag is not None and tag != self.tag:
+            return False
+        if self.id is not None and attrs.get("id") != self.id:
+            return False
+        if self.classes and not self.classes <= set(str(attrs.get("class") or "").split()):
+            return False
+        for name, value in self.attrs:
+            if name not in attrs or (value is not None and str(attrs[name]) != value):
+                return False
+        return True
+
+
+def _selectors(items: list[str]) -> list[str]:
+    out = []
+    for item in items:
+        out += [part.strip() for part in item.split(",") if part.strip()]
+    for part in out:
+        Selector.parse(part)
+    return out
+
+
+class UrlRules(BaseModel):
+    """URL rules: query parameters kept readable, path patterns whose ``*`` segments are masked."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    keep_query_params: list[str] = Field(default_factory=list, max_length=100)
+    mask_path_patterns: list[str] = Field(default_factory=list, max_length=100)
+
+    @field_validator("mask_path_patterns")
+    @classmethod
+    def _patterns(cls, value: list[str]) -> list[str]:
+        for p in value:
+            if not p.startswith("/") or "*" not in p:
+                raise ValueError(f"path pattern {p[:60]!r} must start with / and contain a * segment")
+        return value
+
+    def keep(self) -> frozenset[str]:
+        """Query parameter names whose values stay readable."""
+        return frozenset(self.keep_query_params)
+
+    def mask_path(self, path: str) -> tuple[str, int]:
+        """``path`` with the segments under a ``*`` of the first matching pattern masked; and how many."""
+        segs = path.split("/")
+        for pattern in self.mask_path_patterns:
+            pats = pattern.split("/")
+            if len(pats) != len(segs) or any(p != "*" and p != s for p, s in zip(pats, segs)):
+                continue
+            n = 0
+            for i, p in enumerate(pats):
+                if p == "*" and segs[i] and set(segs[i]) != {"*"}:
+                    segs[i], n = "*" * len(segs[i]), n + 1
+            return "/".join(segs), n
+        return path, 0
+
+
+class Policy(BaseModel):
+    """A project's privacy policy (see the module docstring). Immutable once validated."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    detectors: list[str] | None = None
+    disabled_detectors: list[str] = Field(default_factory=list)
+    mask_selectors: list[str] = Field(default_factory=list, max_length=200)
+    block_selectors: list[str] = Field(default_factory=list, max_length=200)
+    canvas: bool = False
+    urls: UrlRules = Field(default_factory=UrlRules)
+
+    @field_validator("detectors", "disabled_detectors")
+    @classmethod
+    def _known(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None:
+            select(value)  # raises UnknownDetector naming the bad one
+        return value
+
+    @field_validator("mask_selectors", "block_selectors")
+    @classmethod
+    def _valid_selectors(cls, value: list[str]) -> list[str]:
+        return _selectors(value)
+
+    def active_detectors(self) -> tuple[Detector, ...]:
+        """The detectors this policy runs, in registry order."""
+        names = set(self.detectors) if self.detectors is not None else {d.name for d in DETECTORS}
+        return select(names - set(self.disabled_detectors))
+
+    def compiled(self) -> tuple[tuple[Selector, ...], tuple[Selector, ...]]:
+        """``(mask selectors, block selectors)`` parsed."""
+        return (tuple(Selector.parse(s) for s in self.mask_selectors),
+                tuple(Selector.parse(s) for s in self.block_selectors))
+
+    def digest(self) -> str:
+        """SHA-256 of the canonical JSON of the policy (what the audit log records on a change)."""
+        raw = json.dumps(self.model_dump(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+
+#: The default: every detector, nothing kept, canvas dropped.
+STRICT = Policy()
+
+
+def parse_policy(text: str | bytes | dict[str, Any] | None) -> Policy:
+    """Validate a policy given as YAML or JSON text (or an already decoded mapping; None = strict).
+
+    Raises:
+        InvalidInput: not YAML/JSON, not a mapping, or a field is invalid — the message names the
+            field and the problem (e.g. ``mask_selectors.0: unsupported selector 'div > p'``).
+    """
+    if text is None:
+        return STRICT
+    data: Any = text
+    if isinstance(text, (str, bytes)):
+        if len(text) > 64_000:
+            raise InvalidInput("policy is larger than 64 KB")
+        try:
+            data = yaml.safe_load(text) if text.strip() else {}  # JSON is YAML 1.2
+        except yaml.YAMLError as exc:
+            raise InvalidInput(f"policy is not valid YAML or JSON (line {getattr(getattr(exc, 'problem_mark', None), 'line', -1) + 1})") from None
+    if not isinstance(data, dict):
+        raise InvalidInput("a policy is a mapping (YAML) or an object (JSON)")
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "policy"
+        msg = str(first.get("msg", "invalid")).removeprefix("Value error, ")
+        raise InvalidInput(f"policy field {where}: {msg}") from None
+    except UnknownDetector as exc:
+        raise InvalidInput(f"policy: {exc}") from None
