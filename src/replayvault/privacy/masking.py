@@ -36,6 +36,7 @@ from . import sanitize
 from ._text import is_masked, mask_all, mask_non_space, mask_spans
 from .detectors import DETECTORS, Detector, find_all, resolve
 from .evidence import location_of
+from .joined import mask_joined
 from .policy import STRICT, Policy
 from .state import Flag, MaskState, NodeInfo
 from .urls import SRCSET_ATTRIBUTES, URL_ATTRIBUTES, scrub_srcset, scrub_url
@@ -171,6 +172,7 @@ class _Masker:
             self.state.reset()
             if isinstance(data.get("node"), dict):
                 self.tree(data["node"], None, 0)
+                self.joined(data["node"])
         elif etype == EventType.IncrementalSnapshot:
             source = data.get("source")
             if source == IncrementalSource.Mutation:
@@ -188,6 +190,10 @@ class _Masker:
         elif etype in (EventType.Custom, EventType.Plugin):
             self.payload(data)
         return True
+
+    def joined(self, root: dict[str, Any]) -> None:
+        """Findings split across adjacent text nodes (``<b>jane</b>@bank.com``), see :mod:`.joined`."""
+        mask_joined(root, self.detectors, lambda kind, nid: self.count(kind, _int_id(nid), "text:joined"))
 
     # -- free text ---------------------------------------------------------------------
     def detect(self, text: str, node_id: int | None, where: str) -> str:
@@ -472,6 +478,7 @@ class _Masker:
             if parent.flags & (Flag.TEXTAREA | Flag.OPTION):
                 ctx |= Flag.VALUE_TEXT
         self.tree(add["node"], pid, ctx)
+        self.joined(add["node"])
         return True
 
     def target(self, entry: dict[str, Any]) -> tuple[int | None, NodeInfo | None, bool]:

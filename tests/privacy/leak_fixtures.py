@@ -1,0 +1,57 @@
+"""Small rrweb fixtures, one per known leak class of browser-side masking (issue "Privacy engine").
+
+Each fixture is ``(name, events, secret)``: rrweb 2.x events in which ``secret`` (personal data)
+appears in a place browser-side masking is known to miss. After server-side masking the secret
+must appear nowhere in the stored events. The events replay in rrweb-player (a browser test does).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._rr import add, el, full, input_ev, meta, mutation, tx
+
+EMAIL = "jane.doe@mailbox.org"
+CARD = "4111 1111 1111 1111"
+SECRET_TEXT = "Jonas Weber secret note"
+
+
+def _page(*body: dict[str, Any]) -> list[dict[str, Any]]:
+    return [meta("https://bank.example/form"), full(*body)]
+
+
+FIXTURES: list[tuple[str, list[dict[str, Any]], str]] = [
+    ("hidden input", _page(el(10, "input", {"type": "hidden", "name": "acct", "value": "DE-ACCT-7731"})),
+     "DE-ACCT-7731"),
+    ("textarea value set by script, carried by an attribute mutation",
+     [*_page(el(10, "textarea", {"name": "msg"})),
+      mutation(attributes=[{"id": 10, "attributes": {"value": SECRET_TEXT}}])], SECRET_TEXT),
+    ("password field switched to text (show password)",
+     [*_page(el(10, "input", {"type": "password", "name": "pw"})),
+      mutation(attributes=[{"id": 10, "attributes": {"type": "text"}}]),
+      input_ev(10, "Hunter2Hunter2!")], "Hunter2Hunter2!"),
+    ("the default-selected option's text",
+     _page(el(10, "select", {"name": "acct"}, el(11, "option", {"value": "a1", "selected": True},
+                                                 tx(12, "Savings of Jonas Weber")))), "Savings of Jonas Weber"),
+    ("placeholder, title, aria-label, alt and value attributes",
+     _page(el(10, "input", {"placeholder": EMAIL}), el(11, "img", {"alt": f"card {CARD}"}),
+           el(12, "span", {"title": EMAIL, "aria-label": EMAIL}), el(13, "button", {"value": EMAIL})), EMAIL),
+    ("a textarea's child text node", _page(el(10, "textarea", {}, tx(11, SECRET_TEXT))), SECRET_TEXT),
+    ("a mask marker on a shadow host covers its shadow root",
+     _page(el(10, "div", {"class": "rr-mask"}, {**el(11, "p", {}, tx(12, SECRET_TEXT)), "isShadow": True}),
+           ), SECRET_TEXT),
+    ("iframe srcdoc", _page(el(10, "iframe", {"srcdoc": f"<p>{SECRET_TEXT}</p>"})), SECRET_TEXT),
+    ("canvas mutations", [*_page(el(10, "canvas", {"rr_dataurl": "data:image/png;base64,U0VDUkVUU0VDUkVU"})),
+                          {"type": 3, "timestamp": 3000, "data": {"source": 9, "id": 10, "type": 0, "commands": [
+                              {"property": "fillText", "args": [SECRET_TEXT, 10, 10]}]}}], SECRET_TEXT),
+    ("URL path segments and query values",
+     [meta(f"https://bank.example/customers/{EMAIL}/statements?owner={EMAIL}"), full(
+         el(10, "a", {"href": f"/profile?email={EMAIL}"}, tx(11, "profile")))], EMAIL),
+    ("contenteditable", _page(el(10, "div", {"contenteditable": "true"}, tx(11, f"Reply to {EMAIL}"))), EMAIL),
+    ("text split across nodes", _page(el(10, "p", {}, el(11, "b", {}, tx(12, "jane.doe")), tx(13, "@mailbox.org"))),
+     EMAIL),
+    ("a second full snapshot taken after typing",
+     [*_page(el(10, "input", {"type": "text", "name": "iban"})), input_ev(10, "**********"),
+      full(el(10, "input", {"type": "text", "name": "iban", "value": "DE89370400440532013000"}), ts=5000)],
+     "DE89370400440532013000"),
+]
