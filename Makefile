@@ -51,6 +51,7 @@ bench: setup
 	$(PY) benchmarks/ingest.py
 	$(PY) benchmarks/heatmap.py
 	$(PY) benchmarks/audit.py
+	$(PY) benchmarks/leaks.py
 
 clean:
 	rm -rf $(VENV) tracker/node_modules src/replayvault/web/static/vendor $(TRACKER_OUT) .pytest_cache

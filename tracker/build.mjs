@@ -30,6 +30,9 @@ await build({
   target: ['es2019'],
   minify: true,
   legalComments: 'none',
+  // Pages may redefine the global `self` (e.g. `var self = null;`), which breaks rrweb's worker
+  // loader (`self.Blob`); in a page's main thread `self` is `window`, so bind it at build time.
+  define: { self: 'window' },
   banner: { js: `/* replayvault tracker ${pkg.version} (rrweb ${rrwebVersion}) */` },
   logLevel: 'warning',
 });
