@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Sequence
@@ -66,6 +67,8 @@ UNSCANNED_ATTRIBUTES = frozenset({"rr_dataurl"})
 #: Keys of custom/plugin payloads treated as URLs.
 URL_KEYS = frozenset({"href", "url", "src", "referrer", "referer", "location"})
 _INPUT_TAGS = frozenset({"input", "textarea", "select", "option"})
+#: ``scheme://authority`` at the start of an absolute URL (RFC 3986 §3), or ``//authority``.
+_ORIGIN = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*:)?//[^/?#]*")
 #: (event type, incremental source) -> evidence phase; anything else is a plugin/custom payload.
 _PHASES = {(EventType.FullSnapshot, None): "snapshot", (EventType.Meta, None): "meta",
            (EventType.IncrementalSnapshot, IncrementalSource.Mutation): "mutation",
@@ -211,7 +214,11 @@ class _Masker:
             self.count("url_query", node_id, where, n=n)
         if self.policy.urls.mask_path_patterns:
             value = self.path_rules(value, node_id, where)
-        value = self.detect(value, node_id, where)
+        # The origin (scheme://user@host:port) names the site, not the person: detectors (an IP
+        # detector would hit 127.0.0.1) run on what follows it; userinfo was scrubbed above.
+        origin = _ORIGIN.match(value)
+        cut = origin.end() if origin else 0
+        value = value[:cut] + self.detect(value[cut:], node_id, where)
         return self.encoded_segments(value, node_id, where) if "%" in value else value
 
     def path_rules(self, url: str, node_id: int | None, where: str) -> str:
