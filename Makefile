@@ -48,6 +48,8 @@ test-quick: setup
 	$(PY) -m pytest -m "not browser"
 
 bench: setup
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	$(PY) benchmarks/pii.py
 	$(PY) benchmarks/ingest.py
 	$(PY) benchmarks/heatmap.py
 	$(PY) benchmarks/audit.py

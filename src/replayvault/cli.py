@@ -172,6 +172,9 @@ app.add_typer(users_app, name="users")
 app.add_typer(training_app, name="training")
 app.add_typer(audit_app, name="audit")
 app.add_typer(policy_app, name="policy")
+from .cli_scan import scan  # noqa: E402
+
+app.command()(scan)
 
 
 def main() -> None:  # pragma: no cover

@@ -114,8 +114,8 @@ def test_registry_names_are_unique_and_selectable():
 
 
 def test_unknown_detector_is_a_typed_config_error():
-    with pytest.raises(UnknownDetector, match="'phone'") as info:
-        select(["email", "phone"])
+    with pytest.raises(UnknownDetector, match="'fax'") as info:
+        select(["email", "fax"])
     assert isinstance(info.value, ConfigError)
 
 

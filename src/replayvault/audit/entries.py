@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InvalidInput
-from ..privacy.detectors import find_all
+from ..privacy.detectors import REGISTRY, find_all
 from .merkle import leaf_hash
 
 __all__ = ["FIELDS", "Entry", "canonical_bytes", "canonical_row", "canonical_json", "clean_text", "JUSTIFICATION_MAX"]
@@ -108,8 +108,8 @@ def clean_text(text: str | None, *, limit: int = JUSTIFICATION_MAX) -> str | Non
     """Free text made safe for the audit log.
 
     Format characters (zero-width, bidi) are dropped, other control characters become spaces,
-    whitespace runs collapse, and every span the privacy
-    detectors find (email, card, IBAN, ...) is replaced by ``[kind]``.
+    whitespace runs collapse, and every span any registered privacy
+    detector finds (email, card, IBAN, phone, API keys, ...) is replaced by ``[kind]``.
 
     Raises:
         InvalidInput: the text is longer than ``limit`` characters (after trimming).
@@ -124,7 +124,7 @@ def clean_text(text: str | None, *, limit: int = JUSTIFICATION_MAX) -> str | Non
     if len(text) > limit:
         raise InvalidInput(f"justification is longer than {limit} characters")
     spans: list[list] = []  # merged [start, end, kind], so overlapping findings are replaced once
-    for f in find_all(text):
+    for f in find_all(text, REGISTRY):
         if spans and f.start < spans[-1][1]:
             spans[-1][1] = max(spans[-1][1], f.end)
         else:

@@ -35,7 +35,7 @@ from ..rrweb import EventType, IncrementalSource, NodeType
 from ..types import Event
 from . import sanitize
 from ._text import is_masked, mask_all, mask_non_space, mask_spans
-from .detectors import DETECTORS, Detector, find_all, resolve
+from .detectors import REGISTRY, Detector, find_all, resolve
 from .evidence import location_of
 from .joined import mask_joined
 from .policy import STRICT, Policy
@@ -44,22 +44,9 @@ from .urls import SRCSET_ATTRIBUTES, URL_ATTRIBUTES, scrub_srcset, scrub_url
 
 __all__ = ["KINDS", "MaskRecord", "MaskResult", "MaskState", "mask_events"]
 
-#: Masking kinds produced by the built-in rules and detectors.
-KINDS = (
-    "input_value",
-    "password",
-    "email",
-    "card",
-    "iban",
-    "url_query",
-    "script",
-    "event_handler",
-    "javascript_url",
-    "srcdoc",
-    "resource_hint",
-    "text_mask",
-    "blocked",
-)
+#: Masking kinds produced by the built-in rules and the registered detectors.
+KINDS = ("input_value", "password", *(d.name for d in REGISTRY), "url_query", "url_path", "script", "event_handler",
+         "javascript_url", "srcdoc", "resource_hint", "text_mask", "blocked", "canvas")
 #: Input types whose ``value`` is a visible label, not something the user typed.
 LABEL_INPUT_TYPES = frozenset({"button", "submit", "reset", "checkbox", "radio"})
 #: Attributes never scanned by detectors (inline image data).

@@ -1,8 +1,8 @@
 """Privacy policy per project: which detectors run, what is always masked or blocked, canvas, URLs.
 
 A policy is YAML or JSON, validated strictly (unknown keys, unknown detectors, bad selectors and
-bad patterns are errors naming the field). The default is strict: every detector on, nothing
-kept, canvas dropped. Example::
+bad patterns are errors naming the field). The default is strict: every registered detector on
+(``detectors.REGISTRY``), nothing kept, canvas dropped. Example::
 
     disabled_detectors: [phone]          # or: detectors: [email, card, iban]
     mask_selectors: [".balance", "#customer-name", "td[data-col=amount]"]
@@ -30,7 +30,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..errors import InvalidInput, UnknownDetector
-from .detectors import DETECTORS, Detector, select
+from .detectors import REGISTRY, Detector, select
 
 __all__ = ["Policy", "UrlRules", "Selector", "parse_policy", "STRICT"]
 
@@ -152,7 +152,7 @@ class Policy(BaseModel):
 
     def active_detectors(self) -> tuple[Detector, ...]:
         """The detectors this policy runs, in registry order."""
-        names = set(self.detectors) if self.detectors is not None else {d.name for d in DETECTORS}
+        names = set(self.detectors) if self.detectors is not None else {d.name for d in REGISTRY}
         return select(names - set(self.disabled_detectors))
 
     def compiled(self) -> tuple[tuple[Selector, ...], tuple[Selector, ...]]:

@@ -5,12 +5,14 @@ A candidate is a run of digit groups separated by up to three spaces, dots or da
 contiguous sequence of whole groups (never part of a group, so never part of a longer digit
 run) with 13-19 digits, a known issuer first digit (2-6) and a valid Luhn checksum. 13-digit
 numbers must start with 4 (old Visa), which keeps millisecond timestamps (1xxxxxxxxxxxx) out.
+Cards are read from the first group of a run on (see :func:`spans`).
 """
 
 from __future__ import annotations
 
 import re
 
+from . import _scanner
 from ._finding import Finding, Validation
 
 KIND = "card"
@@ -23,12 +25,13 @@ ISSUER_FIRST_DIGITS = frozenset("23456")
 #: Shortest group allowed between separators, so CSS like ``0 0 0 0`` is not a candidate.
 MIN_GROUP = 2
 
-PATTERNS = {
-    # A run of digits with single space/dash separators holding 13+ digits; shorter runs
-    # are rejected inside the regex engine and never reach Python code.
-    "digits": re.compile(r"(?<!\d)\d(?:[ .\-]{0,3}\d){12,}(?!\d)"),
-}
-_GROUP = re.compile(r"\d+")
+PATTERNS = [
+    # A run of digits with up to three separators between digits, holding 13+ digits; shorter
+    # runs are rejected inside the regex engine and never reach Python code. The scanner
+    # reports the whole run (its leftmost start, its furthest end).
+    ("digits", r"[0-9](?:[ .\-]{0,3}[0-9]){12,}"),
+]
+_GROUP = re.compile(r"[0-9]+")
 
 
 def luhn_ok(digits: str) -> bool:
@@ -50,9 +53,20 @@ def _plausible(digits: str) -> bool:
     return luhn_ok(digits)
 
 
-def _scan_run(run: str, offset: int) -> list[Finding]:
+def spans(text: str, start: int, end: int, pattern: str) -> list[tuple[int, int]]:
+    """Card numbers in a digit run: whole groups, 13-19 digits, the longest plausible first.
+
+    Cards follow each other from the run's first group: a group that starts no card ends the
+    search, so the digits after an IBAN's check digits (``DE89 3704 ...``) are not read as a
+    card. A run glued to an ASCII letter (``0x5290...``, ``DK50 ...``) holds no card.
+    """
+    if (start > 0 and text[start - 1].isascii() and text[start - 1].isalpha()) or (
+        end < len(text) and text[end].isascii() and text[end].isalpha()
+    ):
+        return []
+    run = text[start:end]
     groups = [(m.start(), m.end()) for m in _GROUP.finditer(run)]
-    out: list[Finding] = []
+    out: list[tuple[int, int]] = []
     i = 0
     while i < len(groups):
         best = None
@@ -67,16 +81,20 @@ def _scan_run(run: str, offset: int) -> list[Finding]:
             if len(digits) >= MIN_DIGITS and _plausible(digits):
                 best = j  # keep extending: prefer the longest valid number
         if best is None:
-            i += 1
-            continue
-        out.append(Finding(KIND, offset + groups[i][0], offset + groups[best][1], VALIDATOR, Validation.CONFIRMED, "digits"))
+            break
+        out.append((start + groups[i][0], start + groups[best][1]))
         i = best + 1
     return out
 
 
+def validate(text: str, start: int, end: int, pattern: str) -> Validation:
+    """Confirmed when the digits have a card issuer's first digit, a card length and a valid Luhn sum."""
+    digits = "".join(ch for ch in text[start:end] if "0" <= ch <= "9")
+    if MIN_DIGITS <= len(digits) <= MAX_DIGITS and _plausible(digits):
+        return Validation.CONFIRMED
+    return Validation.REJECTED
+
+
 def find(text: str) -> list[Finding]:
     """Return Luhn-valid card numbers in ``text`` as findings (offsets only)."""
-    out: list[Finding] = []
-    for m in PATTERNS["digits"].finditer(text):
-        out.extend(_scan_run(m.group(), m.start()))
-    return out
+    return _scanner.find_with(__name__, text)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from . import _scanner
 from ._finding import Finding, Validation
 
 KIND = "iban"
@@ -32,10 +33,12 @@ LENGTHS: dict[str, int] = {
 }  # fmt: skip
 MIN_LEN, MAX_LEN = 15, 34
 
-PATTERNS = {
-    # Country code + check digits at a token start; the rest is read by _collect.
-    "spaced": re.compile(r"(?<![0-9])[A-Za-z]{2}[0-9]{2}(?=[ \-]?[A-Za-z0-9])"),
-}
+PATTERNS = [
+    # Country code + check digits + the next character: the start of an IBAN. spans() reads
+    # the rest from the text (_collect), so the candidate stays short and rare in prose.
+    ("spaced", r"[A-Za-z]{2}[0-9]{2}[ \-]?[A-Za-z0-9]"),
+]
+_START = re.compile(r"(?<![0-9])[A-Za-z]{2}[0-9]{2}(?=[ \-]?[A-Za-z0-9])")
 _COMPACT_TAIL = re.compile(r"[A-Za-z0-9]*")
 
 
@@ -80,18 +83,27 @@ def _match_at(text: str, start: int) -> int | None:
     return end if mod97_ok(text[start:end]) else None
 
 
-def find(text: str) -> list[Finding]:
-    """Return mod-97-valid IBANs in ``text`` as findings (offsets only)."""
-    out: list[Finding] = []
-    pos = 0
-    rx = PATTERNS["spaced"]
+def spans(text: str, start: int, end: int, pattern: str) -> list[tuple[int, int]]:
+    """IBANs starting inside a candidate run: the first that validates at each start, then after it."""
+    out: list[tuple[int, int]] = []
+    pos = start
     while True:
-        m = rx.search(text, pos)
+        m = _START.search(text, pos, end)
         if m is None:
             return out
-        end = _match_at(text, m.start())
-        if end is None:
+        iban_end = _match_at(text, m.start())
+        if iban_end is None:
             pos = m.start() + 1
             continue
-        out.append(Finding(KIND, m.start(), end, VALIDATOR, Validation.CONFIRMED, "spaced"))
-        pos = end
+        out.append((m.start(), iban_end))
+        pos = iban_end
+
+
+def validate(text: str, start: int, end: int, pattern: str) -> Validation:
+    """Confirmed: :func:`spans` only returns IBANs of the registry length with a valid mod-97 check."""
+    return Validation.CONFIRMED if mod97_ok(text[start:end].replace(" ", "").replace("-", "")) else Validation.REJECTED
+
+
+def find(text: str) -> list[Finding]:
+    """Return mod-97-valid IBANs in ``text`` as findings (offsets only)."""
+    return _scanner.find_with(__name__, text)
