@@ -91,6 +91,7 @@ def _national_shape(region: str) -> tuple[str, frozenset[int], re.Pattern[str]]:
     return md.national_prefix or "", frozenset(desc.possible_length), re.compile(desc.national_number_pattern)
 
 
+@lru_cache(maxsize=16384)
 def _plausible_regions(value: str, regions: tuple[str, ...]) -> tuple[str, ...]:
     """Regions whose numbering plan can hold these digits (a cheap test before the library).
 
