@@ -55,3 +55,22 @@ FIXTURES: list[tuple[str, list[dict[str, Any]], str]] = [
       full(el(10, "input", {"type": "text", "name": "iban", "value": "DE89370400440532013000"}), ts=5000)],
      "DE89370400440532013000"),
 ]
+
+NETWORK = {"type": 6, "timestamp": 4000, "data": {"plugin": "rrweb/network@1", "payload": {"requests": [{
+    "name": "https://bank.example/api/profile?session=abc123",
+    "method": "POST",
+    "requestHeaders": {"Authorization": "Bearer eyJhbGciOiJIUzI1NiJ9.c2VjcmV0.c2ln", "X-Api-Key": "k-7731-secret",
+                       "Content-Type": "application/json"},
+    "responseHeaders": {"Set-Cookie": "sid=Zz9Xq771KwQp; HttpOnly"},
+    "requestBody": '{"email": "' + EMAIL + '", "password": "Hunter2Hunter2!", "amount": "12.00"}',
+    "responseBody": "owner=" + EMAIL.replace("@", "%40") + "&iban=DE89370400440532013000",
+}]}}}
+
+FIXTURES += [
+    ("network plugin headers and bodies", [*_page(el(10, "p", {}, tx(11, "hi"))), NETWORK], "Hunter2Hunter2!"),
+    ("network plugin credential headers", [*_page(el(10, "p", {}, tx(11, "hi"))), NETWORK], "Zz9Xq771KwQp"),
+    ("CSS content in a stylesheet rule",
+     [*_page(el(10, "p", {}, tx(11, "hi"))),
+      {"type": 3, "timestamp": 4000, "data": {"source": 8, "id": 1, "adds": [
+          {"rule": f"p.owner::after {{ content: '{EMAIL}'; }}", "index": 0}]}}], EMAIL),
+]

@@ -45,17 +45,26 @@ from .urls import SRCSET_ATTRIBUTES, URL_ATTRIBUTES, scrub_srcset, scrub_url
 __all__ = ["KINDS", "MaskRecord", "MaskResult", "MaskState", "mask_events"]
 
 #: Masking kinds produced by the built-in rules and the registered detectors.
-KINDS = ("input_value", "password", *(d.name for d in REGISTRY), "url_query", "url_path", "script", "event_handler",
+KINDS = ("input_value", "password", "credential", *(d.name for d in REGISTRY), "url_query", "url_path", "script",
+         "event_handler",
          "javascript_url", "srcdoc", "resource_hint", "text_mask", "blocked", "canvas")
 #: Input types whose ``value`` is a visible label, not something the user typed.
 LABEL_INPUT_TYPES = frozenset({"button", "submit", "reset", "checkbox", "radio"})
 #: Attributes never scanned by detectors (inline image data).
 UNSCANNED_ATTRIBUTES = frozenset({"rr_dataurl"})
 #: Keys of custom/plugin payloads treated as URLs.
-URL_KEYS = frozenset({"href", "url", "src", "referrer", "referer", "location"})
+URL_KEYS = frozenset({"href", "url", "src", "referrer", "referer", "location", "name"})
+#: Substrings of payload keys (network headers, cookies, form fields) whose values are credentials.
+CREDENTIAL_KEYS = ("cookie", "authorization", "token", "secret", "key", "session", "password", "passwd")
+#: Payload keys holding a request or response body (rrweb network plugin and similar).
+BODY_KEYS = frozenset({"body", "requestbody", "responsebody", "request_body", "response_body"})
 _INPUT_TAGS = frozenset({"input", "textarea", "select", "option"})
 #: ``scheme://authority`` at the start of an absolute URL (RFC 3986 §3), or ``//authority``.
 _ORIGIN = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*:)?//[^/?#]*")
+#: Incremental sources whose strings are scanned like payloads: Log, StyleSheetRule,
+#: StyleDeclaration, AdoptedStyleSheet (CSS ``content`` can carry text).
+_PAYLOAD_SOURCES = frozenset({IncrementalSource.Log, IncrementalSource.StyleSheetRule,
+                              IncrementalSource.StyleDeclaration, IncrementalSource.AdoptedStyleSheet})
 #: (event type, incremental source) -> evidence phase; anything else is a plugin/custom payload.
 _PHASES = {(EventType.FullSnapshot, None): "snapshot", (EventType.Meta, None): "meta",
            (EventType.IncrementalSnapshot, IncrementalSource.Mutation): "mutation",
@@ -169,7 +178,7 @@ class _Masker:
                 self.mutation(data)
             elif source == IncrementalSource.Input:
                 self.input(data)
-            elif source == IncrementalSource.Log:
+            elif source in _PAYLOAD_SOURCES:  # console log; CSS rules (content: "...") and declarations
                 self.payload(data)
             elif source == IncrementalSource.CanvasMutation and not self.policy.canvas:
                 self.count("canvas", _int_id(data.get("id")), "canvas")
@@ -529,19 +538,51 @@ class _Masker:
 
     # -- custom, plugin and log payloads -----------------------------------------------
     def payload(self, data: dict[str, Any]) -> None:
-        """Scrub every string in a free-form payload (URLs under URL-like keys)."""
+        """Scrub every string in a free-form payload (custom events, console and network plugins).
+
+        URLs under URL-like keys get the URL rules; a value under a key naming a credential
+        (cookie, authorization, token, secret, key, session, password: matched as substrings,
+        e.g. ``Set-Cookie``, ``X-Api-Key``) is masked whole; a body that is JSON or form data is
+        decoded, scrubbed the same way and encoded again; any other string goes to the detectors.
+        """
         stack: list[Any] = [data]
         while stack:
             obj = stack.pop()
             items = obj.items() if isinstance(obj, dict) else enumerate(obj)
             for key, value in list(items):
+                lkey = key.lower() if isinstance(key, str) else ""
                 if isinstance(value, str) and value:
-                    if isinstance(key, str) and key.lower() in URL_KEYS:
+                    if lkey and any(word in lkey for word in CREDENTIAL_KEYS):
+                        if not is_masked(value):
+                            self.count("credential", None, "payload")
+                            obj[key] = mask_all(value)
+                    elif lkey in URL_KEYS:
                         obj[key] = self.url(value, None, "payload")
+                    elif lkey in BODY_KEYS:
+                        obj[key] = self.body(value)
                     else:
                         obj[key] = self.detect(value, None, "payload")
                 elif isinstance(value, (dict, list)):
                     stack.append(value)
+
+    def body(self, value: str) -> str:
+        """A request or response body: JSON is decoded and scrubbed as a payload; form data
+        (``a=1&b=2``) as a query string; anything else goes to the detectors."""
+        text = value.strip()
+        if text[:1] in "{[":
+            try:
+                decoded = json.loads(text)
+            except ValueError:
+                decoded = None
+            if isinstance(decoded, (dict, list)):
+                self.payload({"body": decoded})
+                return json.dumps(decoded, ensure_ascii=False, separators=(",", ":"))
+        if "=" in text and " " not in text and "\n" not in text:
+            scrubbed, n = scrub_url("?" + text, self.keep_params)
+            if n:
+                self.count("url_query", None, "payload", n=n)
+            return self.detect(scrubbed[1:], None, "payload")
+        return self.detect(value, None, "payload")
 
 
 def _dicts(value: Any) -> list[dict[str, Any]]:
