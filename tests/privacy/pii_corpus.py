@@ -153,7 +153,7 @@ ROWS = [
     # -- IP addresses -------------------------------------------------------------------------
     "Client [[ip:192.168.1.1]] connected.",
     "from [[ip:10.0.0.1]].",
-    "IPv6 [[ip:2001:db8::8a2e:370:7334]] and loopback [[ip:::1]]",
+    "IPv6 [[ip:2001:db8::8a2e:370:7334]] and loopback ::1 (not personal data)",
     "link-local [[ip:fe80::1]] on eth0",
     "mapped [[ip:::ffff:192.0.2.128]]",
     "full [[ip:2001:0db8:85a3:0000:0000:8a2e:0370:7334]]",

@@ -45,3 +45,17 @@ def _all(tree):  # type: ignore[no-untyped-def]
     from ._rr import nodes
 
     return list(nodes(tree))
+
+
+def test_css_numbers_and_svg_paths_are_not_personal_data_but_css_strings_are_checked() -> None:
+    from ._rr import el, full, tx
+
+    svg = ("a{background:url(\"data:image/svg+xml,<path d='M2 1.13.78 1.91.78.424 0 .828-.062 1.204-.178.377-.116.677'/>\")}"
+           " b{margin:0 .828-.062 1.204} p.owner::after{content:'jane.doe@mailbox.org'}")
+    events = [full(el(10, "style", {"_cssText": svg}), el(11, "style", {}, {**tx(12, svg), "isStyle": True}),
+                   el(13, "p", {"style": "background:url('x.png?1.204-.178.377'); --n: '+49 170 1234567'"}))]
+    out = process_batch(Batch("p", "s", 0, events, ""), SessionState())
+    stored = out.payload.decode()
+    assert "jane.doe@mailbox.org" not in stored and "+49 170 1234567" not in stored
+    assert stored.count("1.13.78 1.91.78.424 0 .828-.062 1.204-.178.377") == 2  # SVG path data intact
+    assert out.maskings == {"email": 2, "phone": 1}

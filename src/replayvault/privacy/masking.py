@@ -59,12 +59,16 @@ CREDENTIAL_KEYS = ("cookie", "authorization", "token", "secret", "key", "session
 #: Payload keys holding a request or response body (rrweb network plugin and similar).
 BODY_KEYS = frozenset({"body", "requestbody", "responsebody", "request_body", "response_body"})
 _INPUT_TAGS = frozenset({"input", "textarea", "select", "option"})
+#: Attributes holding CSS (rrweb's inlined stylesheet text, inline styles).
+CSS_ATTRIBUTES = frozenset({"_csstext", "style"})
+#: A quoted CSS string, and whether it is the argument of ``url(``.
+_CSS_STRING = re.compile(r"""(url\(\s*)?("(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')""", re.IGNORECASE)
 #: ``scheme://authority`` at the start of an absolute URL (RFC 3986 §3), or ``//authority``.
 _ORIGIN = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*:)?//[^/?#]*")
-#: Incremental sources whose strings are scanned like payloads: Log, StyleSheetRule,
-#: StyleDeclaration, AdoptedStyleSheet (CSS ``content`` can carry text).
-_PAYLOAD_SOURCES = frozenset({IncrementalSource.Log, IncrementalSource.StyleSheetRule,
-                              IncrementalSource.StyleDeclaration, IncrementalSource.AdoptedStyleSheet})
+#: Incremental sources carrying CSS (``content: "…"`` can carry text): StyleSheetRule,
+#: StyleDeclaration, AdoptedStyleSheet.
+_CSS_SOURCES = frozenset({IncrementalSource.StyleSheetRule, IncrementalSource.StyleDeclaration,
+                          IncrementalSource.AdoptedStyleSheet})
 #: (event type, incremental source) -> evidence phase; anything else is a plugin/custom payload.
 _PHASES = {(EventType.FullSnapshot, None): "snapshot", (EventType.Meta, None): "meta",
            (EventType.IncrementalSnapshot, IncrementalSource.Mutation): "mutation",
@@ -178,8 +182,10 @@ class _Masker:
                 self.mutation(data)
             elif source == IncrementalSource.Input:
                 self.input(data)
-            elif source in _PAYLOAD_SOURCES:  # console log; CSS rules (content: "...") and declarations
+            elif source == IncrementalSource.Log:
                 self.payload(data)
+            elif source in _CSS_SOURCES:  # stylesheet rules and declarations: CSS content strings
+                self.payload(data, css=True)
             elif source == IncrementalSource.CanvasMutation and not self.policy.canvas:
                 self.count("canvas", _int_id(data.get("id")), "canvas")
                 return False
@@ -203,6 +209,23 @@ class _Masker:
         for f in resolve(findings):
             self.count(f.kind, node_id, where, f.evidence)
         return mask_spans(text, findings)
+
+    def css(self, value: str, node_id: int | None, where: str) -> str:
+        """CSS text: only its quoted strings are page text (``content: "…"``); numbers, selectors,
+        SVG path data and ``url(…)`` are not, and detectors there would only corrupt the style."""
+        if "'" not in value and '"' not in value:
+            return value
+        parts, pos = [], 0
+        for m in _CSS_STRING.finditer(value):
+            quoted = m.group(2)
+            if m.group(1) or quoted[1:6].lower() == "data:":
+                continue  # url("…") and data URIs
+            inner = quoted[1:-1]
+            masked = self.detect(inner, node_id, where)
+            if masked != inner:
+                parts += [value[pos:m.start(2) + 1], masked]
+                pos = m.end(2) - 1
+        return "".join(parts) + value[pos:] if parts else value
 
     def url(self, value: str, node_id: int | None, where: str) -> str:
         value, n = scrub_url(value, self.keep_params)
@@ -347,7 +370,10 @@ class _Masker:
             if is_masked(value.strip()):
                 flags |= Flag.MASKED  # masked by the browser (maskTextClass / maskAllText)
                 self.count("text_mask", nid, "text", browser=True)
-            node["textContent"] = self.text(value, ctx, nid, "text")
+            if node.get("isStyle"):
+                node["textContent"] = self.css(value, nid, "text:css")
+            else:
+                node["textContent"] = self.text(value, ctx, nid, "text")
         if nid is not None and flags:
             self.state.put(nid, "#text", None, pid, flags)
 
@@ -382,7 +408,7 @@ class _Masker:
                     self.count("srcdoc", nid, where + lname)
                 continue
             if isinstance(value, dict):  # rrweb 2 style diff: {"style": {"prop": "value" | ["value", "important"] | false}}
-                self.payload(value)
+                self.payload(value, css=True)
                 continue
             if not isinstance(value, (str, type(None), bool, int, float)):
                 del attrs[name]  # no rrweb attribute value has this shape
@@ -410,6 +436,8 @@ class _Masker:
             elif lname == "rr_dataurl" and not self.policy.canvas:
                 del attrs[name]  # a canvas's pixels: dropped unless the policy allows canvas
                 self.count("canvas", nid, where + lname)
+            elif lname in CSS_ATTRIBUTES:
+                attrs[name] = self.css(value, nid, where + lname)
             elif lname not in UNSCANNED_ATTRIBUTES:
                 attrs[name] = self.detect(value, nid, where + lname)
 
@@ -537,7 +565,7 @@ class _Masker:
         return True
 
     # -- custom, plugin and log payloads -----------------------------------------------
-    def payload(self, data: dict[str, Any]) -> None:
+    def payload(self, data: dict[str, Any], css: bool = False) -> None:
         """Scrub every string in a free-form payload (custom events, console and network plugins).
 
         URLs under URL-like keys get the URL rules; a value under a key naming a credential
@@ -560,6 +588,8 @@ class _Masker:
                         obj[key] = self.url(value, None, "payload")
                     elif lkey in BODY_KEYS:
                         obj[key] = self.body(value)
+                    elif css:
+                        obj[key] = self.css(value, None, "payload:css")
                     else:
                         obj[key] = self.detect(value, None, "payload")
                 elif isinstance(value, (dict, list)):

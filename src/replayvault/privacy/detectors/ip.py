@@ -54,10 +54,10 @@ def _v4_ok(text: str, start: int, end: int) -> bool:
     if end < len(text) and (is_alnum(text[end]) or (text[end] == "." and end + 1 < len(text) and is_digit(text[end + 1]))):
         return False
     try:
-        ipaddress.IPv4Address(text[start:end])
+        addr = ipaddress.IPv4Address(text[start:end])
     except ValueError:
         return False
-    return True
+    return not (addr.is_loopback or addr.is_unspecified)  # 127.0.0.1 and 0.0.0.0 name no one
 
 
 def _v6_ok(text: str, start: int, end: int) -> bool:
@@ -67,14 +67,14 @@ def _v6_ok(text: str, start: int, end: int) -> bool:
     if end < len(text) and is_alnum(text[end]):
         return False
     try:
-        ipaddress.IPv6Address(value)
+        addr = ipaddress.IPv6Address(value)
     except ValueError:
         return False
-    return True
+    return not (addr.is_loopback or addr.is_unspecified)
 
 
 def validate(text: str, start: int, end: int, pattern: str) -> Validation:
-    """Confirmed when :mod:`ipaddress` accepts the isolated span."""
+    """Confirmed when :mod:`ipaddress` accepts the isolated span and it is not loopback or unspecified."""
     ok = _v4_ok(text, start, end) if pattern == "ipv4" else _v6_ok(text, start, end)
     return Validation.CONFIRMED if ok else Validation.REJECTED
 
