@@ -59,3 +59,51 @@ def test_css_numbers_and_svg_paths_are_not_personal_data_but_css_strings_are_che
     assert "jane.doe@mailbox.org" not in stored and "+49 170 1234567" not in stored
     assert stored.count("1.13.78 1.91.78.424 0 .828-.062 1.204-.178.377") == 2  # SVG path data intact
     assert out.maskings == {"email": 2, "phone": 1}
+
+
+def _stored(events, policy=None):  # type: ignore[no-untyped-def]
+    from replayvault.privacy.policy import STRICT
+
+    return process_batch(Batch("p", "s", 0, events, "", policy or STRICT), SessionState())
+
+
+def test_attack_review_regressions() -> None:
+    """Cases the privacy review reproduced; each secret must be gone from what is stored."""
+    from ._rr import add, el, full, input_ev, meta, mutation, tx
+
+    m = meta("https://bank.example/")
+    cases = [
+        # a node added under a parent the node map never saw
+        ([mutation(adds=[add(10, tx(11, "Jonas Weber secret note"))])], "Jonas Weber"),
+        # other scripts' digits and invisible characters inside a card number
+        ([m, full(el(10, "p", {}, tx(11, "card \u0664\u0661\u0661\u0661 \u0661\u0661\u0661\u0661 "
+                                         "\u0661\u0661\u0661\u0661 \u0661\u0661\u0661\u0661")))], "\u0664\u0661\u0661\u0661"),
+        ([m, full(el(10, "p", {}, tx(11, "4111\u200b1111\u200b1111\u200b1111")))], "1111\u200b1111"),
+        # short credential field names and numbers in network bodies
+        ([m, full(el(10, "p", {})), {"type": 6, "timestamp": 5, "data": {"plugin": "rrweb/network@1", "payload": {
+            "requestBody": '{"user": {"pwd": "Hunter2Hunter2!", "cvv": "123"}, "pan": 4111111111111111}'}}}],
+         "Hunter2Hunter2!"),
+        ([m, full(el(10, "p", {})), {"type": 5, "timestamp": 5, "data": {"tag": "t", "payload": {"pan": 4111111111111111}}}],
+         "4111111111111111"),
+    ]
+    for events, secret in cases:
+        assert secret not in _stored(events).payload.decode("utf-8"), secret
+
+
+def test_checkbox_clicks_are_not_incidents_and_odd_bodies_do_not_reject_the_batch() -> None:
+    from ._rr import el, full, input_ev
+
+    out = _stored([full(el(10, "input", {"type": "checkbox", "value": "on"})), input_ev(10, "on", checked=True)])
+    assert out.incidents == 0
+    deep = "[" * 5000 + "]" * 5000
+    body = {"type": 6, "timestamp": 5, "data": {"plugin": "rrweb/network@1",
+                                                "payload": {"responseBody": '["\\ud800"]', "requestBody": deep}}}
+    out = _stored([full(el(10, "p", {})), body])
+    out.payload.decode("utf-8")  # storable
+
+
+def test_a_long_colon_run_is_no_address() -> None:
+    from replayvault.privacy.detectors import REGISTRY, find_all
+
+    assert [f for f in find_all("::" * 20000, REGISTRY) if f.kind == "ip"] == []
+    assert [f.kind for f in find_all("at fe80::1 now", REGISTRY)] == ["ip"]

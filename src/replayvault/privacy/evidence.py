@@ -25,7 +25,7 @@ __all__ = ["LOCATIONS", "SANITIZING_KINDS", "EvidenceRow", "location_of", "summa
 LOCATIONS = ("snapshot", "mutation", "input", "attribute", "url", "plugin")
 #: Server maskings that are not a browser-side failure to mask personal data.
 SANITIZING_KINDS = frozenset({"script", "event_handler", "javascript_url", "srcdoc", "resource_hint", "blocked",
-                              "url_query", "url_path", "canvas"})
+                              "url_query", "url_path", "canvas", "choice_value"})
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,9 @@ UNSCANNED_ATTRIBUTES = frozenset({"rr_dataurl"})
 URL_KEYS = frozenset({"href", "url", "src", "referrer", "referer", "location", "name"})
 #: Substrings of payload keys (network headers, cookies, form fields) whose values are credentials.
 CREDENTIAL_KEYS = ("cookie", "authorization", "token", "secret", "key", "session", "password", "passwd")
+#: Short credential field names, matched exactly (after removing ``-`` and ``_``): as substrings
+#: they would hit ordinary words (``shipping``, ``passport``).
+CREDENTIAL_NAMES = frozenset({"pwd", "pw", "pass", "pin", "cvv", "cvc", "cvv2", "otp", "tan", "sid", "jwt", "auth"})
 #: Payload keys holding a request or response body (rrweb network plugin and similar).
 BODY_KEYS = frozenset({"body", "requestbody", "responsebody", "request_body", "response_body"})
 _INPUT_TAGS = frozenset({"input", "textarea", "select", "option"})
@@ -452,6 +455,8 @@ class _Masker:
         nid = _int_id(data.get("id"))
         info = self.state.get(nid)
         kind = "password" if info is not None and info.has(Flag.PASSWORD) else "input_value"
+        if info is not None and info.tag == "input" and info.input_type in ("checkbox", "radio") and kind != "password":
+            kind = "choice_value"  # the value of a ticked box is a label, not something typed
         data["text"] = self.form_value(text, kind, info, nid, "input")
 
     def mutation(self, data: dict[str, Any]) -> None:
@@ -497,7 +502,9 @@ class _Masker:
             return True
         pid = _int_id(add.get("parentId"))
         parent = self.state.get(pid)
-        ctx = 0
+        # A parent the node map never saw (batches out of order, an evicted window, no snapshot yet)
+        # could be a textarea or an rr-mask element: assume the worst, as for text mutations.
+        ctx = Flag.MASKED if parent is None and pid is not None and not self.state.knows(pid) else 0
         if parent is not None:
             if parent.flags & (Flag.SCRIPT | Flag.BLOCKED | Flag.DROPPED):
                 flag = Flag.SCRIPT if parent.flags & Flag.SCRIPT else Flag.DROPPED
@@ -579,8 +586,13 @@ class _Masker:
             items = obj.items() if isinstance(obj, dict) else enumerate(obj)
             for key, value in list(items):
                 lkey = key.lower() if isinstance(key, str) else ""
-                if isinstance(value, str) and value:
-                    if lkey and any(word in lkey for word in CREDENTIAL_KEYS):
+                if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) >= 10**8:
+                    digits = str(value)  # a card or phone number sent as a JSON number
+                    if self.detect(digits, None, "payload") != digits:
+                        obj[key] = mask_all(digits)
+                elif isinstance(value, str) and value:
+                    if lkey and (any(word in lkey for word in CREDENTIAL_KEYS)
+                                 or lkey.replace("-", "").replace("_", "") in CREDENTIAL_NAMES):
                         if not is_masked(value):
                             self.count("credential", None, "payload")
                             obj[key] = mask_all(value)
@@ -602,11 +614,15 @@ class _Masker:
         if text[:1] in "{[":
             try:
                 decoded = json.loads(text)
-            except ValueError:
+            except (ValueError, RecursionError):
                 decoded = None
             if isinstance(decoded, (dict, list)):
-                self.payload({"body": decoded})
-                return json.dumps(decoded, ensure_ascii=False, separators=(",", ":"))
+                try:
+                    self.payload({"body": decoded})
+                    # ASCII escapes: a lone surrogate in the body must not make the batch unstorable
+                    return json.dumps(decoded, ensure_ascii=True, separators=(",", ":"))
+                except RecursionError:
+                    return mask_all(value)  # too deep to check: keep nothing of it
         if "=" in text and " " not in text and "\n" not in text:
             scrubbed, n = scrub_url("?" + text, self.keep_params)
             if n:

@@ -79,11 +79,17 @@ def _fold_table() -> dict[int, str]:
     table = {cp: " " for cp in (0x00A0, 0x1680, *range(0x2000, 0x200B), 0x202F, 0x205F, 0x3000)}
     table.update({cp: "-" for cp in (*range(0x2010, 0x2016), 0x2212, 0xFE63, 0xFF0D)})
     table.update({0xFF01 + i: chr(0x21 + i) for i in range(94)})  # fullwidth ASCII (０-９, Ａ-Ｚ, ＠, ...)
+    # Decimal digits of other scripts (Arabic-Indic, extended Arabic-Indic, Devanagari, Bengali).
+    for zero in (0x0660, 0x06F0, 0x0966, 0x09E6):
+        table.update({zero + i: str(i) for i in range(10)})
+    # Invisible characters a page (or an attacker) can put inside a number: zero-width space and
+    # joiners, word joiner, soft hyphen, bidi marks, BOM. Folded to a space: a separator.
+    table.update({cp: " " for cp in (0x200B, 0x200C, 0x200D, 0x2060, 0x00AD, 0x200E, 0x200F, 0xFEFF)})
     return table
 
 
-#: One-to-one character folding applied before detection: Unicode spaces -> " ", dashes -> "-",
-#: fullwidth forms -> ASCII. Each character maps to exactly one, so spans stay valid offsets.
+#: One-to-one character folding applied before detection: Unicode spaces and invisible characters
+#: -> " ", dashes -> "-", fullwidth forms and other scripts' digits -> ASCII. Each character maps to exactly one, so spans stay valid offsets.
 FOLD = _fold_table()
 _FOLD_CHARS = re.compile("[" + "".join(re.escape(chr(cp)) for cp in sorted(FOLD)) + "]")
 

@@ -37,12 +37,29 @@ _V6_CHARS = frozenset("0123456789abcdefABCDEF:.")
 _V6_BEFORE = re.compile(r"[0-9A-Fa-f]*:[0-9A-Fa-f:]*:$")
 
 
+#: Longest textual IPv6 address (RFC 4291 §2.2 with an IPv4 tail): 45 characters.
+_V6_MAX = 45
+
+
 def spans(text: str, start: int, end: int, pattern: str) -> list[tuple[int, int]]:
     """IPv6: the whole run of hex digits, colons and dots, less trailing dots and single colons."""
     if pattern == "ipv6":
-        start, end = run_start(text, start, _V6_CHARS), run_end(text, end, _V6_CHARS)
+        # Expand over at most _V6_MAX characters each way: a longer run is no address, and bounding
+        # the walk keeps a hostile run of "::::" linear instead of quadratic.
+        lo, hi = max(0, start - _V6_MAX), min(len(text), end + _V6_MAX)
+        s = start
+        while s > lo and text[s - 1] in _V6_CHARS:
+            s -= 1
+        e = end
+        while e < hi and text[e] in _V6_CHARS:
+            e += 1
+        if (s == lo and lo > 0 and text[lo - 1] in _V6_CHARS) or (e == hi and hi < len(text) and text[hi] in _V6_CHARS):
+            return []
+        start, end = s, e
         while end > start and (text[end - 1] == "." or (text[end - 1] == ":" and text[end - 2 : end] != "::")):
             end -= 1
+        if end - start > _V6_MAX:
+            return []
     return [(start, end)] if end > start else []
 
 
