@@ -29,6 +29,10 @@ from staff import add_staff
     ("canvas: maybe", "policy field canvas"),
     ("[1, 2]", "a policy is a mapping"),
     ("a: [", "not valid YAML or JSON"),
+    ("detectors: [email]\ndetectors: []", "appears twice"),
+    ('canvas: "true"', "policy field canvas"),
+    ("canvas: 1", "policy field canvas"),
+    ("detectors: " + "[" * 5000 + "]" * 5000, "policy"),
 ])
 def test_invalid_policies_are_clear_errors(text, needle) -> None:
     with pytest.raises(InvalidInput) as info:

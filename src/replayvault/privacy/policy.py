@@ -94,7 +94,7 @@ def _selectors(items: list[str]) -> list[str]:
 class UrlRules(BaseModel):
     """URL rules: query parameters kept readable, path patterns whose ``*`` segments are masked."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     keep_query_params: list[str] = Field(default_factory=list, max_length=100)
     mask_path_patterns: list[str] = Field(default_factory=list, max_length=100)
@@ -129,7 +129,7 @@ class UrlRules(BaseModel):
 class Policy(BaseModel):
     """A project's privacy policy (see the module docstring). Immutable once validated."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     detectors: list[str] | None = None
     disabled_detectors: list[str] = Field(default_factory=list)
@@ -166,6 +166,20 @@ class Policy(BaseModel):
         return hashlib.sha256(raw.encode()).hexdigest()
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """Safe YAML that refuses a key given twice (the last one would silently win)."""
+
+    def construct_mapping(self, node, deep=False):  # type: ignore[no-untyped-def,override]
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"key {key!r} appears twice",
+                                                        key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 #: The default: every detector, nothing kept, canvas dropped.
 STRICT = Policy()
 
@@ -184,9 +198,13 @@ def parse_policy(text: str | bytes | dict[str, Any] | None) -> Policy:
         if len(text) > 64_000:
             raise InvalidInput("policy is larger than 64 KB")
         try:
-            data = yaml.safe_load(text) if text.strip() else {}  # JSON is YAML 1.2
+            data = yaml.load(text, Loader=_StrictLoader) if text.strip() else {}  # JSON is YAML 1.2
+        except RecursionError:
+            raise InvalidInput("policy is nested too deeply") from None
         except yaml.YAMLError as exc:
-            raise InvalidInput(f"policy is not valid YAML or JSON (line {getattr(getattr(exc, 'problem_mark', None), 'line', -1) + 1})") from None
+            mark = getattr(exc, "problem_mark", None)
+            what = getattr(exc, "problem", None) or "syntax error"
+            raise InvalidInput(f"policy is not valid YAML or JSON: {what} (line {getattr(mark, 'line', -1) + 1})") from None
     if not isinstance(data, dict):
         raise InvalidInput("a policy is a mapping (YAML) or an object (JSON)")
     try:
