@@ -66,6 +66,8 @@ _INPUT_TAGS = frozenset({"input", "textarea", "select", "option"})
 CSS_ATTRIBUTES = frozenset({"_csstext", "style"})
 #: A quoted CSS string, and whether it is the argument of ``url(``.
 _CSS_STRING = re.compile(r"""(url\(\s*)?("(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')""", re.IGNORECASE)
+#: The value of a CSS custom property (``--user: …``), which may hold any text.
+_CSS_CUSTOM_PROPERTY = re.compile(r"--[\w-]+\s*:\s*([^;}\n]+)")
 #: ``scheme://authority`` at the start of an absolute URL (RFC 3986 §3), or ``//authority``.
 _ORIGIN = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*:)?//[^/?#]*")
 #: Incremental sources carrying CSS (``content: "…"`` can carry text): StyleSheetRule,
@@ -214,20 +216,23 @@ class _Masker:
         return mask_spans(text, findings)
 
     def css(self, value: str, node_id: int | None, where: str) -> str:
-        """CSS text: only its quoted strings are page text (``content: "…"``); numbers, selectors,
-        SVG path data and ``url(…)`` are not, and detectors there would only corrupt the style."""
-        if "'" not in value and '"' not in value:
+        """CSS text: only its quoted strings (``content: "…"``) and custom property values are page
+        text; numbers, selectors, SVG path data and ``url(…)`` are not, and detectors there would only
+        corrupt the style."""
+        if "'" not in value and '"' not in value and "--" not in value:
             return value
+        spans = [(m.start(2) + 1, m.end(2) - 1) for m in _CSS_STRING.finditer(value)
+                 if not m.group(1) and m.group(2)[1:6].lower() != "data:"]  # not url("…") or data URIs
+        spans += [m.span(1) for m in _CSS_CUSTOM_PROPERTY.finditer(value)]  # --name: any text
         parts, pos = [], 0
-        for m in _CSS_STRING.finditer(value):
-            quoted = m.group(2)
-            if m.group(1) or quoted[1:6].lower() == "data:":
-                continue  # url("…") and data URIs
-            inner = quoted[1:-1]
+        for start, end in sorted(set(spans)):
+            if start < pos:
+                continue
+            inner = value[start:end]
             masked = self.detect(inner, node_id, where)
             if masked != inner:
-                parts += [value[pos:m.start(2) + 1], masked]
-                pos = m.end(2) - 1
+                parts += [value[pos:start], masked]
+                pos = end
         return "".join(parts) + value[pos:] if parts else value
 
     def url(self, value: str, node_id: int | None, where: str) -> str:
@@ -600,6 +605,8 @@ class _Masker:
                         obj[key] = self.url(value, None, "payload")
                     elif lkey in BODY_KEYS:
                         obj[key] = self.body(value)
+                    elif css and lkey.startswith("--"):  # a custom property holds any text
+                        obj[key] = self.detect(value, None, "payload:css")
                     elif css:
                         obj[key] = self.css(value, None, "payload:css")
                     else:
