@@ -107,3 +107,31 @@ def test_a_long_colon_run_is_no_address() -> None:
 
     assert [f for f in find_all("::" * 20000, REGISTRY) if f.kind == "ip"] == []
     assert [f.kind for f in find_all("at fe80::1 now", REGISTRY)] == ["ip"]
+
+
+W12 = "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about".split()
+
+
+@pytest.mark.parametrize("layout", ["li", "numbered divs", "one text numbered upper", "comma separated"])
+def test_seed_phrase_in_wallet_layouts_is_masked(layout) -> None:
+    from ._rr import el, full, tx
+
+    if layout == "li":
+        body = el(10, "ol", {}, *[el(100 + i, "li", {}, tx(200 + i, w)) for i, w in enumerate(W12)])
+    elif layout == "numbered divs":
+        body = el(10, "div", {}, *[el(100 + i, "div", {}, tx(200 + i, f"{i + 1}. {w}")) for i, w in enumerate(W12)])
+    elif layout == "one text numbered upper":
+        body = el(10, "p", {}, tx(11, " ".join(f"{i + 1}. {w.upper()}" for i, w in enumerate(W12))))
+    else:
+        body = el(10, "p", {}, tx(11, ", ".join(W12)))
+    out = _stored([full(body)])
+    assert "abandon" not in out.payload.decode().lower()
+    assert out.maskings.get("bip39") == 1
+
+
+def test_ordinary_prose_with_wordlist_words_is_kept() -> None:
+    from ._rr import el, full, tx
+
+    prose = "You can transfer money to any account in the euro area within one business day, free of charge."
+    out = _stored([full(el(10, "p", {}, tx(11, prose)))])
+    assert prose in out.payload.decode()

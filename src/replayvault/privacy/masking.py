@@ -38,6 +38,7 @@ from ._text import is_masked, mask_all, mask_non_space, mask_spans
 from .detectors import REGISTRY, Detector, find_all, resolve
 from .evidence import location_of
 from .joined import mask_joined
+from .seed import mask_seed_runs
 from .policy import STRICT, Policy
 from .state import Flag, MaskState, NodeInfo
 from .urls import SRCSET_ATTRIBUTES, URL_ATTRIBUTES, scrub_srcset, scrub_url
@@ -202,8 +203,11 @@ class _Masker:
         return True
 
     def joined(self, root: dict[str, Any]) -> None:
-        """Findings split across adjacent text nodes (``<b>jane</b>@bank.com``), see :mod:`.joined`."""
+        """Findings split across adjacent text nodes (``<b>jane</b>@bank.com``), see :mod:`.joined`,
+        and seed phrases laid out one word per element (:mod:`.seed`)."""
         mask_joined(root, self.detectors, lambda kind, nid: self.count(kind, _int_id(nid), "text:joined"))
+        if any(d.name == "bip39" for d in self.detectors):
+            mask_seed_runs(root, lambda nid: self.count("bip39", _int_id(nid), "text:joined"))
 
     # -- free text ---------------------------------------------------------------------
     def detect(self, text: str, node_id: int | None, where: str) -> str:
