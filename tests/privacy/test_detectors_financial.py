@@ -199,3 +199,16 @@ NEGATIVES = [
 @pytest.mark.parametrize("text", NEGATIVES)
 def test_no_detector_fires_on_common_look_alikes(text):
     assert find_all(text, REGISTRY) == []
+
+
+@pytest.mark.parametrize("text,cards", [
+    ("12.03.2024 4111 1111 1111 1111", ["4111 1111 1111 1111"]),
+    ("Qty 12 4111 1111 1111 1111", ["4111 1111 1111 1111"]),
+    ("EUR 100.00 4111111111111111", ["4111111111111111"]),
+    ("4111 1111 1111 1111 - 99 - 5500 0000 0000 0004", ["4111 1111 1111 1111", "5500 0000 0000 0004"]),
+    ("ts 1700000000004 2026", []),
+])
+def test_a_card_may_start_at_any_group_of_a_digit_run(text, cards) -> None:
+    from replayvault.privacy.detectors import REGISTRY, find_all
+
+    assert [text[f.start:f.end] for f in find_all(text, REGISTRY) if f.kind == "card"] == cards

@@ -5,7 +5,7 @@ A candidate is a run of digit groups separated by up to three spaces, dots or da
 contiguous sequence of whole groups (never part of a group, so never part of a longer digit
 run) with 13-19 digits, a known issuer first digit (2-6) and a valid Luhn checksum. 13-digit
 numbers must start with 4 (old Visa), which keeps millisecond timestamps (1xxxxxxxxxxxx) out.
-Cards are read from the first group of a run on (see :func:`spans`).
+Any group of a run may start a card (see :func:`spans`).
 """
 
 from __future__ import annotations
@@ -56,9 +56,9 @@ def _plausible(digits: str) -> bool:
 def spans(text: str, start: int, end: int, pattern: str) -> list[tuple[int, int]]:
     """Card numbers in a digit run: whole groups, 13-19 digits, the longest plausible first.
 
-    Cards follow each other from the run's first group: a group that starts no card ends the
-    search, so the digits after an IBAN's check digits (``DE89 3704 ...``) are not read as a
-    card. A run glued to an ASCII letter (``0x5290...``, ``DK50 ...``) holds no card.
+    Every group may start a card (``12.03.2024 4111 1111 1111 1111``); a found card's groups are
+    consumed. A run glued to an ASCII letter (``0x5290...``, an IBAN's ``DE89 3704 ...``) holds
+    no card.
     """
     if (start > 0 and text[start - 1].isascii() and text[start - 1].isalpha()) or (
         end < len(text) and text[end].isascii() and text[end].isalpha()
@@ -81,7 +81,8 @@ def spans(text: str, start: int, end: int, pattern: str) -> list[tuple[int, int]
             if len(digits) >= MIN_DIGITS and _plausible(digits):
                 best = j  # keep extending: prefer the longest valid number
         if best is None:
-            break
+            i += 1  # no card starts here: one may start at the next group (``Qty 12 4111 1111 …``)
+            continue
         out.append((start + groups[i][0], start + groups[best][1]))
         i = best + 1
     return out
