@@ -16,7 +16,8 @@ counts per masking kind. Rules:
 5. ``rr-block`` elements keep no content; what the browser already masked stays masked.
 
 Masked text keeps its length. A value that is already all ``*`` (masked by the browser) is
-left as is and not counted, but recorded as evidence with ``browser=True`` (:mod:`.evidence`). Malformed parts of an event are kept as they are (nothing to
+left as is and not counted, but recorded as evidence with ``browser=True`` (:mod:`.evidence`).
+Malformed parts of an event are kept as they are (nothing to
 mask in a number); a batch item that is not an object raises ``MalformedBatch``.
 """
 
@@ -46,9 +47,9 @@ from .urls import SRCSET_ATTRIBUTES, URL_ATTRIBUTES, scrub_srcset, scrub_url
 __all__ = ["KINDS", "MaskRecord", "MaskResult", "MaskState", "mask_events"]
 
 #: Masking kinds produced by the built-in rules and the registered detectors.
-KINDS = ("input_value", "password", "credential", *(d.name for d in REGISTRY), "url_query", "url_path", "script",
-         "event_handler",
-         "javascript_url", "srcdoc", "resource_hint", "text_mask", "blocked", "canvas")
+KINDS = ("input_value", "password", "choice_value", "credential", *(d.name for d in REGISTRY), "url_query",
+         "url_path", "script", "event_handler", "javascript_url", "srcdoc", "resource_hint", "text_mask", "blocked",
+         "canvas")
 #: Input types whose ``value`` is a visible label, not something the user typed.
 LABEL_INPUT_TYPES = frozenset({"button", "submit", "reset", "checkbox", "radio"})
 #: Attributes never scanned by detectors (inline image data).
