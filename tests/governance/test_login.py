@@ -77,11 +77,14 @@ def test_wrong_password_and_unknown_user_get_the_same_generic_401(world, user) -
 
 
 def test_sixth_attempt_after_five_failures_is_429_even_with_the_right_password(world, user) -> None:
+    from replayvault.governance.accounts import LoginLimiter
+
+    world.rt.login_limiter = LoginLimiter(clock=lambda: 5_000.0)  # a frozen clock: all attempts at t=5000 s
     for _ in range(5):
         assert login(world.client, NAME, "wrong password 123").status_code == 401
     r = login(world.client, NAME)
     assert r.status_code == 429
-    assert 1 <= int(r.headers["retry-after"]) <= 15 * 60
+    assert r.headers["retry-after"] == str(15 * 60)  # the whole window: the oldest attempt was just now
     assert "rv_session" not in world.client.cookies
     outcomes = [e["outcome"] for e in search_entries(world.rt, action="login")]
     assert outcomes == ["failed"] * 5  # the refused 6th attempt did not log in

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import os
 import re
 import secrets
@@ -24,6 +25,7 @@ import threading
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
+from typing import Callable
 
 import pyotp
 from argon2 import PasswordHasher
@@ -213,10 +215,12 @@ def set_disabled(db: Session, user: User, disabled: bool = True) -> None:
 class LoginLimiter:
     """Sliding-window limit of failed logins: ``max_failures`` per ``window_s`` per user name and per address.
 
-    In memory, per server process (the embedded deployment runs one)."""
+    In memory, per server process (the embedded deployment runs one). ``clock`` returns seconds
+    (``time.monotonic`` by default)."""
 
     max_failures: int = 5
     window_s: float = 15 * 60
+    clock: Callable[[], float] = time.monotonic
     _fails: defaultdict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -229,14 +233,14 @@ class LoginLimiter:
         Raises:
             TooManyAttempts: a key already has ``max_failures`` attempts in the window.
         """
-        now = time.monotonic()
+        now = self.clock()
         with self._lock:
             for key in keys:
                 q = self._fails[key]
                 while q and now - q[0] > self.window_s:
                     q.popleft()
-                if len(q) >= self.max_failures:
-                    raise TooManyAttempts(int(self.window_s - (now - q[0])) + 1)
+                if len(q) >= self.max_failures:  # seconds until the oldest attempt leaves the window
+                    raise TooManyAttempts(max(1, math.ceil(self.window_s - (now - q[0]))))
             for key in keys:
                 self._fails[key].append(now)
 
