@@ -389,16 +389,14 @@ def audit_log(limit: int = typer.Option(30, min=1, max=1000), action: Optional[s
 
     Example: replayvault audit log --action export --limit 20
     """
-    from sqlalchemy import select
-
     from .audit.query import search_entries
-    from .db.models import User
     from .display import when
+    from .governance import accounts
 
     c = _cli()
     rt = c._runtime()
     with rt.sessions() as db:
-        names = dict(db.execute(select(User.id, User.username)).all())
+        names = accounts.user_names(db)
     actor = None
     if user:
         by_name = {v: k for k, v in names.items()}

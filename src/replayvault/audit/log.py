@@ -102,8 +102,10 @@ class AuditLog:
         self._queue: list[_Pending] = []
         self._cv = threading.Condition(threading.Lock())
         self._next: int | None = None  # next free index, cached between group commits
+        self._verified: tuple[VerifyReport | AuditTampered, float] | None = None
         self._writing = False
         self._next: int | None = None  # next free index, cached between group commits
+        self._verified: tuple[VerifyReport | AuditTampered, float] | None = None
         self._tree = MerkleTree()
         self._signer: NoteSigner | None = None
 
@@ -302,6 +304,22 @@ class AuditLog:
             raise AuditTampered(problems[0], None)
         return verify_log(self._sessions, self.verifier_key, self.origin, progress,
                           [*(c.note for c in mirrored), *extra_notes])
+
+    def verify_recent(self, max_age_s: float = 60.0) -> tuple["VerifyReport | AuditTampered", float]:
+        """The result of :meth:`verify` (a report, or the :class:`AuditTampered` it raised) and when it
+        ran (epoch s), reusing one at most ``max_age_s`` old: dashboards show it on every page view,
+        and a full recompute takes seconds at 10^6 entries."""
+        with self.lock:
+            cached = self._verified
+        if cached is not None and time.time() - cached[1] <= max_age_s:
+            return cached
+        try:
+            result: VerifyReport | AuditTampered = self.verify()
+        except AuditTampered as exc:
+            result = exc
+        with self.lock:
+            self._verified = (result, time.time())
+            return self._verified
 
     # -- proofs ------------------------------------------------------------------------------
     def entry(self, idx: int) -> Entry:

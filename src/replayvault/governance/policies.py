@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..db.models import Project
 from ..errors import NotFound
-from ..privacy.policy import Policy, parse_policy
+from ..privacy.policy import Policy, parse_policy, stored_policy
 from ..runtime import Runtime
 
 __all__ = ["get_policy", "set_policy"]
@@ -20,7 +20,7 @@ def get_policy(rt: Runtime, project_id: str) -> Policy:
         project = db.get(Project, project_id)
         if project is None:
             raise NotFound("no such project")
-        return parse_policy(project.policy)
+        return stored_policy(project.policy)
 
 
 def set_policy(rt: Runtime, project_id: str, text: str | bytes, actor: str, ip: str | None = None) -> Policy:
@@ -37,7 +37,7 @@ def set_policy(rt: Runtime, project_id: str, text: str | bytes, actor: str, ip: 
         project = db.get(Project, project_id)
         if project is None:
             raise NotFound("no such project")
-        before = parse_policy(project.policy).digest()
+        before = stored_policy(project.policy).digest()
         project.policy = policy.model_dump()
         rt.audit.record(actor=actor, action="policy.changed", resource=f"project:{project_id}", origin_ip=ip,
                         details={"previous_sha256": before, "sha256": policy.digest()}, db=db)

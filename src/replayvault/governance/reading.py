@@ -15,13 +15,13 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ..db.models import AccessGrant, AuditEntry, ExportRequest, RecordingSession, User
+from ..db.models import AccessGrant, AuditEntry, ExportRequest, RecordingSession
 from ..errors import AccessDenied, InvalidInput, NotFound
 from ..recordings import get_session, session_events
 from ..runtime import Runtime
 from ..types import Event
 from .access import decide_export, open_grant, request_export, take_export, use_grant
-from .accounts import Principal
+from .accounts import Principal, user_names
 from .permissions import Permission, Purpose
 
 __all__ = ["declare_purpose", "read_events", "record_seek", "viewers", "ask_export", "decide", "download_export",
@@ -127,7 +127,7 @@ def viewers(rt: Runtime, sid: str, limit: int = 200) -> list[dict[str, Any]]:
         rows = db.scalars(select(AuditEntry).where(AuditEntry.resource == f"session:{sid}",
                                                    AuditEntry.action.in_(VIEW_ACTIONS))
                           .order_by(AuditEntry.idx.desc()).limit(limit)).all()
-        names = dict(db.execute(select(User.id, User.username)).all())
+        names = user_names(db)
     return [{"idx": r.idx, "time_ms": r.time_ms, "actor": r.actor, "username": names.get(r.actor.removeprefix("user:")),
              "action": r.action, "purpose": r.purpose, "justification": r.justification, "outcome": r.outcome,
              "decision": json.loads(r.details or "{}").get("decision")}
@@ -221,7 +221,7 @@ def list_exports(rt: Runtime, p: Principal) -> list[dict[str, Any]]:
         q = select(ExportRequest).order_by(ExportRequest.created_ms.desc()).limit(500)
         if not p.can(Permission.EXPORTS_APPROVE):
             q = q.where(ExportRequest.requested_by == p.user_id)
-        names = dict(db.execute(select(User.id, User.username)).all())
+        names = user_names(db)
         return [{"id": r.id, "session_id": r.session_id, "purpose": r.purpose, "justification": r.justification,
                  "status": r.status, "requested_by": names.get(r.requested_by), "mine": r.requested_by == p.user_id,
                  "decided_by": names.get(r.decided_by or ""), "created_ms": r.created_ms, "decided_ms": r.decided_ms,

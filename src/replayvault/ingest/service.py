@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..db.models import Chunk, Masking, MaskingEvidence, PageSnapshot, Project, RecordingSession
 from ..errors import ConsentRevoked, MalformedBatch, NotFound
-from ..privacy.policy import parse_policy
+from ..privacy.policy import stored_policy
 from ..pipeline import Batch, SessionState, process_batch
 from ..runtime import Runtime
 from ..vault.codec import chunk_aad, open_chunk, seal
@@ -69,7 +69,7 @@ def accept_batch(rt: Runtime, project: Project, req: IngestRequest) -> AcceptRes
         state = _open_state(sess, dek)
         try:
             out = process_batch(Batch(project.id, req.session_id, req.seq, req.events, req.window_id,
-                                      parse_policy(project.policy)), state)
+                                      stored_policy(project.policy)), state)
         except (TypeError, AttributeError, KeyError, IndexError, ValueError, OverflowError, RecursionError) as exc:
             # Validation checks the envelope; a deeper shape rrweb never produces lands here.
             log.info("batch rejected: pipeline could not process an event (%s)", type(exc).__name__)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from functools import lru_cache
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ..errors import InvalidInput, UnknownDetector
 from .detectors import REGISTRY, Detector, select
 
-__all__ = ["Policy", "UrlRules", "Selector", "parse_policy", "STRICT"]
+__all__ = ["Policy", "UrlRules", "Selector", "parse_policy", "stored_policy", "STRICT"]
 
 _SIMPLE = re.compile(r"""^(?P<tag>[a-zA-Z][a-zA-Z0-9-]*|\*)?(?P<rest>(?:\#[\w-]+|\.[\w-]+|\[[\w-]+(?:=(?:"[^"]*"|'[^']*'|[^\]]*))?\])*)$""")
 _PART = re.compile(r"""\#([\w-]+)|\.([\w-]+)|\[([\w-]+)(?:=("[^"]*"|'[^']*'|[^\]]*))?\]""")
@@ -80,6 +81,11 @@ class Selector:
             if name not in attrs or (value is not None and str(attrs[name]) != value):
                 return False
         return True
+
+
+@lru_cache(maxsize=256)
+def _compile(selectors: tuple[str, ...]) -> tuple[Selector, ...]:
+    return tuple(Selector.parse(s) for s in selectors)
 
 
 def _selectors(items: list[str]) -> list[str]:
@@ -156,9 +162,8 @@ class Policy(BaseModel):
         return select(names - set(self.disabled_detectors))
 
     def compiled(self) -> tuple[tuple[Selector, ...], tuple[Selector, ...]]:
-        """``(mask selectors, block selectors)`` parsed."""
-        return (tuple(Selector.parse(s) for s in self.mask_selectors),
-                tuple(Selector.parse(s) for s in self.block_selectors))
+        """``(mask selectors, block selectors)`` parsed (cached: this runs for every batch)."""
+        return _compile(tuple(self.mask_selectors)), _compile(tuple(self.block_selectors))
 
     def digest(self) -> str:
         """SHA-256 of the canonical JSON of the policy (what the audit log records on a change)."""
@@ -182,6 +187,21 @@ class _StrictLoader(yaml.SafeLoader):
 
 #: The default: every detector, nothing kept, canvas dropped.
 STRICT = Policy()
+
+
+@lru_cache(maxsize=128)
+def _stored(canonical: str) -> Policy:
+    return parse_policy(json.loads(canonical))
+
+
+def stored_policy(data: dict[str, Any] | None) -> Policy:
+    """The policy a project stores (a dict already validated when it was set), parsed once per
+    distinct content: ingest calls this for every batch.
+
+    Raises:
+        InvalidInput: the stored dict is no longer a valid policy.
+    """
+    return STRICT if data is None else _stored(json.dumps(data, sort_keys=True))
 
 
 def parse_policy(text: str | bytes | dict[str, Any] | None) -> Policy:

@@ -93,12 +93,13 @@ def public_key(request: Request) -> dict:
     return {"verifier_key": rt.audit.verifier_key, "origin": rt.audit.origin}
 
 
-def verification_status(rt: Runtime) -> dict:
-    """``audit verify`` as a dict: ``ok``, ``entries``, ``checkpoints``, latest checkpoint, ``problems``."""
-    try:
-        return rt.audit.verify().as_dict()
-    except AuditTampered as exc:
-        return {"ok": False, "problems": [str(exc)], "first_bad_index": exc.index}
+def verification_status(rt: Runtime, max_age_s: float = 0.0) -> dict:
+    """``audit verify`` as a dict: ``ok``, ``entries``, ``checkpoints``, latest checkpoint, ``problems``,
+    and ``verified_at`` (epoch s); a result up to ``max_age_s`` old is reused."""
+    result, at = rt.audit.verify_recent(max_age_s)
+    if isinstance(result, AuditTampered):
+        return {"ok": False, "problems": [str(result)], "first_bad_index": result.index, "verified_at": at}
+    return {**result.as_dict(), "verified_at": at}
 
 
 @router.get("/audit/verify", summary="Verify the whole audit log")

@@ -184,7 +184,7 @@ async def put_policy(request: Request, project_id: str) -> dict:
 def training(request: Request) -> list[dict]:
     """Newest first: ``user_id``, ``username``, ``course``, ``date``, ``recorded_by``, ``recorded_ms``."""
     with _rt(request).sessions() as db:
-        names = dict(db.execute(select(User.id, User.username)).all())
+        names = accounts.user_names(db)
         rows = db.scalars(select(TrainingAttestation).order_by(TrainingAttestation.recorded_ms.desc()).limit(1000))
         return [{"user_id": r.user_id, "username": names.get(r.user_id), "course": r.course, "date": r.completed_on,
                  "recorded_by": r.recorded_by, "recorded_ms": r.recorded_ms} for r in rows]

@@ -236,7 +236,7 @@ def audit_page(request: Request, user: str = "", action: str = "", resource: str
     """Audit log viewer with filters (user name, action prefix, resource, dates) and verification status."""
     rt = request.app.state.rt
     with rt.sessions() as db:
-        names = dict(db.execute(select(User.id, User.username)).all())
+        names = accounts.user_names(db)
     by_name = {v: k for k, v in names.items()}
     who = user.strip().lower()
     actor = (f"user:{by_name.get(who, '?')}" if not who.startswith(("user:", "project:", "cli")) else who) if who else None
@@ -246,7 +246,7 @@ def audit_page(request: Request, user: str = "", action: str = "", resource: str
         e["who"] = names.get(e["actor"].removeprefix("user:"), e["actor"])
         e["about"] = names.get(e["resource"].removeprefix("user:")) if e["resource"].startswith("user:") else None
     return _page(request, "audit.html", {
-        "nav": "audit", "entries": entries, "status": verification_status(rt), "checkpoint": rt.audit.latest_checkpoint(),
+        "nav": "audit", "entries": entries, "status": verification_status(rt, max_age_s=60), "checkpoint": rt.audit.latest_checkpoint(),
         "verifier_key": rt.audit.verifier_key, "origin": rt.audit.origin,
         "f": {"user": user, "action": action, "resource": resource, "since": since, "until": until},
         "next_before": entries[-1]["idx"] if len(entries) == 100 else None})

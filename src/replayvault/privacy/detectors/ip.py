@@ -20,7 +20,7 @@ import re
 
 from . import _scanner
 from ._finding import Finding, Validation
-from ._util import is_alnum, is_digit, run_end, run_start
+from ._util import is_alnum, is_digit
 
 KIND = "ip"
 VALIDATOR = "ipaddress"
