@@ -74,3 +74,35 @@ FIXTURES += [
       {"type": 3, "timestamp": 4000, "data": {"source": 8, "id": 1, "adds": [
           {"rule": f"p.owner::after {{ content: '{EMAIL}'; }}", "index": 0}]}}], EMAIL),
 ]
+
+# Classes closed after the second attack review (see test_leak_gaps.py for exact outputs).
+FIXTURES += [
+    ("rr-mask added later by a class change",
+     [*_page(el(10, "p", {}, tx(11, "Balance"))), mutation(attributes=[{"id": 10, "attributes": {"class": "rr-mask"}}]),
+      mutation(texts=[{"id": 11, "value": SECRET_TEXT}], ts=2100)], SECRET_TEXT),
+    ("rr-block added later by a class change",
+     [*_page(el(10, "div", {}, tx(11, "Chat"))), mutation(attributes=[{"id": 10, "attributes": {"class": "rr-block"}}]),
+      mutation(texts=[{"id": 11, "value": SECRET_TEXT}], adds=[add(10, tx(12, SECRET_TEXT))], ts=2100)], SECRET_TEXT),
+    ("content under rr-block sent by the browser", _page(el(10, "div", {"class": "rr-block"}, tx(11, SECRET_TEXT))),
+     SECRET_TEXT),
+    ("text typed into a contenteditable element",
+     [*_page(el(10, "div", {"contenteditable": "true"}, tx(11, ""))), mutation(texts=[{"id": 11, "value": SECRET_TEXT}])],
+     SECRET_TEXT),
+    ("a value split across two mutations",
+     [*_page(el(10, "p", {})), mutation(adds=[add(10, tx(11, "jane.doe"))]),
+      mutation(adds=[add(10, tx(12, "@mailbox.org"))], ts=2100)], EMAIL),
+    ("a card number over a line break and an invisible character",
+     _page(el(10, "p", {}, tx(11, "4111 1111\n    1111\u200b 1111"))), CARD),
+    ("a meta refresh URL and a CSS url() query",
+     _page(el(10, "meta", {"http-equiv": "refresh", "content": "30;url=/next?session=Zz9Xq771KwQp"}),
+           el(11, "div", {"style": "background:url('/bg.png?session=Zz9Xq771KwQp')"})), "Zz9Xq771KwQp"),
+    ("strings of other events (interaction, font)",
+     [*_page(el(10, "p", {}, tx(11, "hi"))),
+      {"type": 3, "timestamp": 3000, "data": {"source": 2, "type": 2, "id": 10, "x": 1, "y": 1, "label": EMAIL}},
+      {"type": 3, "timestamp": 3100, "data": {"source": 10, "family": EMAIL, "fontSource": "/f.woff", "buffer": False}}],
+     EMAIL),
+    ("a checkbox value set before the box becomes a text field",
+     [*_page(el(10, "input", {"type": "checkbox"})),
+      mutation(attributes=[{"id": 10, "attributes": {"value": SECRET_TEXT}}, {"id": 10, "attributes": {"type": "text"}}])],
+     SECRET_TEXT),
+]

@@ -58,7 +58,8 @@ def test_css_numbers_and_svg_paths_are_not_personal_data_but_css_strings_are_che
     stored = out.payload.decode()
     assert "jane.doe@mailbox.org" not in stored and "+49 170 1234567" not in stored
     assert stored.count("1.13.78 1.91.78.424 0 .828-.062 1.204-.178.377") == 2  # SVG path data intact
-    assert out.maskings == {"email": 2, "phone": 1}
+    assert "background:url('x.png?**************')" in stored  # a url() query is a request's query
+    assert out.maskings == {"email": 2, "phone": 1, "url_query": 1}
 
 
 def _stored(events, policy=None):  # type: ignore[no-untyped-def]

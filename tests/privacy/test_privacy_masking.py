@@ -260,7 +260,7 @@ def test_rr_block_content_is_dropped():
     res, _ = run(snap, later)
     assert node(res.events[0], 10)["childNodes"] == []
     assert res.events[1]["data"]["adds"] == [] and res.events[1]["data"]["texts"] == []
-    assert res.counts == {"blocked": 2}
+    assert res.counts == {"blocked_in_clear": 2}  # the browser should have blocked both: incidents
 
 
 def test_browser_masked_text_node_stays_masked():
@@ -307,8 +307,10 @@ def test_input_events_are_not_mutated():
     assert res.events is not events and all(a is not b for a, b in zip(res.events, events))
 
 
-def test_state_is_json_safe_and_holds_no_personal_data():
-    secrets = ["jane@bank.com", "hunter2", "GB82 WEST", "4111", "Jane Doe"]
+def test_state_is_json_safe_and_holds_only_what_the_masked_recording_holds():
+    """The state keeps page text as stored after masking (to join values split over mutations):
+    the plain name is there, as in the stored events; nothing that masking removed is."""
+    secrets = ["jane@bank.com", "hunter2", "GB82 WEST", "4111"]
     snap = full(el(10, "input", {"type": "password", "value": "hunter2"}), el(11, "p", {"title": "jane@bank.com"}, tx(12, "Jane Doe")),
                 el(13, "textarea", {}, tx(14, "GB82 WEST 1234 5698 7654 32")), el(15, "div", {"class": "rr-mask"}, tx(16, "4111")))
     state = MaskState()
@@ -318,9 +320,12 @@ def test_state_is_json_safe_and_holds_no_personal_data():
     again = MaskState.from_dict(json.loads(blob))
     assert again.to_dict() == state.to_dict()
     assert again.get(10).tag == "input" and again.get(14).tag == "#text"
+    assert [again.get(n).text for n in (12, 14, 16)] == ["Jane Doe", None, None]
 
 
-@pytest.mark.parametrize("bad", [None, [], {"version": 2, "nodes": {}}, {"version": 1, "nodes": {"x": ["p", None, None, ""]}},
+@pytest.mark.parametrize("bad", [None, [], {"version": 99, "nodes": {}}, {"version": 1, "nodes": {"x": ["p", None, None, ""]}},
+                                 {"version": 1, "nodes": {"1": ["#text", None, 3, "", "text"]}},
+                                 {"version": 2, "nodes": {"1": ["#text", None, 3, "", 5]}},
                                  {"version": 1, "nodes": {"1": ["p", None, None, "Z"]}}, {"version": 1, "nodes": {"1": ["p"]}}])
 def test_malformed_state_is_rejected(bad):
     from replayvault.privacy import MalformedState

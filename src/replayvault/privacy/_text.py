@@ -7,7 +7,7 @@ from typing import Iterable
 
 from .detectors import Finding
 
-__all__ = ["MASK_CHAR", "is_masked", "mask_all", "mask_non_space", "mask_spans"]
+__all__ = ["MASK_CHAR", "is_masked", "is_masked_text", "mask_all", "mask_non_space", "mask_spans"]
 
 MASK_CHAR = "*"
 _NON_SPACE = re.compile(r"\S")
@@ -16,6 +16,15 @@ _NON_SPACE = re.compile(r"\S")
 def is_masked(text: str) -> bool:
     """True when ``text`` is non-empty and only ``*`` (masked already, e.g. by rrweb maskAllInputs)."""
     return bool(text) and text.count(MASK_CHAR) == len(text)
+
+
+def is_masked_text(text: str) -> bool:
+    """True when ``text`` holds at least one ``*`` and nothing but ``*`` and whitespace.
+
+    That is the output of rrweb's default ``maskTextFn`` (``text.replace(/[\\S]/g, '*')``:
+    ``"Jane Doe"`` -> ``"**** ***"``), which keeps spaces and line breaks, so the browser masked it.
+    """
+    return MASK_CHAR in text and not text.replace(MASK_CHAR, "").strip()
 
 
 def mask_all(text: str) -> str:

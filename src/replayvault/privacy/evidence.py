@@ -10,8 +10,16 @@ URL or a URL-valued attribute), ``plugin`` (custom, plugin and console payloads)
 A **masking incident** is personal data that reached the server in clear although the browser
 should have masked it: any server-side masking except the kinds in :data:`SANITIZING_KINDS`
 (active content removed for safety, not personal data; URL query values and policy path
-patterns, which the tracker by design leaves to the server; canvas data dropped by policy). The data capture compliance rate is sessions without an incident
-divided by sessions.
+patterns, which the tracker by design leaves to the server; canvas data dropped by policy;
+content of elements a policy block selector names, which the browser does not know). The data
+capture compliance rate is sessions without an incident divided by sessions.
+
+Kinds about marked elements: ``blocked`` (content removed from an element a policy blocks:
+sanitizing), ``blocked_in_clear`` (content of an ``rr-block`` element, which the browser should
+never have sent: an incident), ``late_mask`` / ``late_block`` (one per page text already recorded
+in clear under an element that became ``rr-mask`` / ``rr-block`` or matched a policy selector
+later: an incident, the text may already be stored). Text the browser masked with rrweb's
+``maskTextFn`` (``*`` runs between spaces) counts as masked by the browser, like ``****`` values.
 """
 
 from __future__ import annotations
@@ -24,8 +32,8 @@ __all__ = ["LOCATIONS", "SANITIZING_KINDS", "EvidenceRow", "location_of", "summa
 
 LOCATIONS = ("snapshot", "mutation", "input", "attribute", "url", "plugin")
 #: Server maskings that are not a browser-side failure to mask personal data.
-SANITIZING_KINDS = frozenset({"script", "event_handler", "javascript_url", "srcdoc", "resource_hint", "blocked",
-                              "url_query", "url_path", "canvas", "choice_value"})
+SANITIZING_KINDS = frozenset({"script", "event_handler", "javascript_url", "srcdoc", "resource_hint", "meta_refresh",
+                              "blocked", "url_query", "url_path", "canvas", "choice_value"})
 
 
 @dataclass(frozen=True)
@@ -50,8 +58,9 @@ class EvidenceRow:
 
 def location_of(where: str, phase: str) -> str:
     """The location of a masking from the masker's ``where`` tag and the event being walked
-    (``phase``: snapshot, mutation, input, meta, plugin)."""
-    if where.startswith(("meta:", "url")) or "href" in where or "src" in where:
+    (``phase``: snapshot, mutation, input, meta, plugin). A ``where`` ending in ``:url`` is a URL
+    found in some other value (a meta refresh, a ``data-*`` attribute, CSS ``url()``)."""
+    if where.startswith(("meta:", "url")) or where.endswith(":url") or "href" in where or "src" in where:
         return "url"
     if phase in ("meta", "plugin"):
         return "url" if phase == "meta" else "plugin"

@@ -82,6 +82,36 @@ class Selector:
                 return False
         return True
 
+    def matches_change(self, tag: str, changed: dict[str, Any]) -> bool:
+        """Whether an element with lower-case ``tag`` may match now that the attributes in
+        ``changed`` (an rrweb attribute mutation: name -> new value, None = removed) changed.
+
+        The state keeps no attribute values, so a test on an attribute that did not change is
+        assumed to pass: a mutation can only make the selector match when every test on a changed
+        attribute passes and at least one test is on a changed attribute (otherwise nothing this
+        selector looks at changed, and the snapshot already decided). When an unchanged attribute
+        would in fact fail, the element is masked although it does not match: masking errs on the
+        side of hiding.
+        """
+        if self.tag is not None and tag != self.tag:
+            return False
+        touched = False
+        if self.id is not None and "id" in changed:
+            if changed["id"] != self.id:
+                return False
+            touched = True
+        if self.classes and "class" in changed:
+            if not self.classes <= set(str(changed["class"] or "").split()):
+                return False
+            touched = True
+        for name, value in self.attrs:
+            if name in changed:
+                new = changed[name]
+                if new is None or new is False or (value is not None and str(new) != value):
+                    return False
+                touched = True
+        return touched
+
 
 @lru_cache(maxsize=256)
 def _compile(selectors: tuple[str, ...]) -> tuple[Selector, ...]:

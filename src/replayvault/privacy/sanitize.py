@@ -1,9 +1,11 @@
 """Strip active content from recorded DOM: scripts, ``on*`` handlers, ``javascript:`` URLs, ``srcdoc``,
-and the ``href`` of resource-hint links (prefetch, preconnect...), which fetch without rendering.
+the ``href`` of resource-hint links (prefetch, preconnect...), which fetch without rendering, and
+``http-equiv="refresh"`` of ``<meta>`` (a replayed page would navigate; the ``content`` with the
+target URL, its query scrubbed, stays in the record).
 
 The replayer never needs them, and a stored handler or script would run in the browser of
 whoever watches the replay (stored XSS against compliance staff). Counting kinds:
-``script``, ``event_handler``, ``javascript_url``, ``srcdoc``, ``resource_hint``.
+``script``, ``event_handler``, ``javascript_url``, ``srcdoc``, ``resource_hint``, ``meta_refresh``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ __all__ = [
     "SAFE_URL",
     "is_event_handler",
     "is_javascript_url",
+    "is_refresh",
     "script_placeholder",
 ]
 
@@ -51,6 +54,11 @@ def is_javascript_url(value: str) -> bool:
     """
     head = _TAB_NEWLINE.sub("", value.lstrip(_C0_AND_SPACE)[:32])
     return head[:11].lower() == "javascript:"
+
+
+def is_refresh(name: str, value: object) -> bool:
+    """True for ``http-equiv="refresh"`` (any case, surrounding spaces): the meta's content redirects."""
+    return name == "http-equiv" and isinstance(value, str) and value.strip().lower() == "refresh"
 
 
 def is_resource_hint(rel: object) -> bool:

@@ -3,21 +3,46 @@
 ``https://bank.example/cb?email=jane%40x.com&step=2#top`` ->
 ``https://bank.example/cb?email=*************&step=*#top``
 
+Path parameters (``/cart;jsessionid=…``) are query values too.
 Fragments that carry parameters (``#access_token=...`` of OAuth implicit flows, or SPA routes
 such as ``#/account?id=7``) are scrubbed the same way; a plain anchor (``#top``) is kept.
 """
 
 from __future__ import annotations
 
+import re
+
 from ._text import is_masked, mask_all
 
-__all__ = ["URL_ATTRIBUTES", "scrub_url", "scrub_srcset"]
+__all__ = ["URL_ATTRIBUTES", "is_url_with_query", "refresh_url_span", "scrub_url", "scrub_srcset"]
 
 #: Attributes whose value is a URL (lower case). ``srcset`` holds a list: see :func:`scrub_srcset`.
 URL_ATTRIBUTES = frozenset(
     {"href", "src", "action", "formaction", "xlink:href", "poster", "cite", "background", "ping", "data", "longdesc"}
 )
 SRCSET_ATTRIBUTES = frozenset({"srcset", "imagesrcset"})
+
+#: A whole value that is an absolute URL (``scheme://…``, RFC 3986 §3) or a scheme-relative or
+#: root-relative reference (``//host/…``, ``/path…``, §4.2), without whitespace.
+_URLISH = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.\-]*://|/)[^\s<>\"'`]*")
+#: ``<meta http-equiv="refresh" content="5; url=/next?x=1">`` (HTML §4.2.5.3, the shared declarative
+#: refresh steps): seconds, ``;`` or ``,``, an optional ``url=``, the URL (optionally quoted).
+_REFRESH = re.compile(r"""\s*\d[\d.]*\s*[;,]\s*(?:url\s*=\s*)?(['"]?)(.*?)\1\s*""", re.IGNORECASE | re.DOTALL)
+
+
+def is_url_with_query(value: str) -> bool:
+    """True when the whole ``value`` is an absolute, scheme-relative or root-relative URL that
+    carries a query or fragment parameters (``/cb?email=…``, ``https://x/#token=…``): such a value
+    is scrubbed wherever it appears (``data-href``, payload fields, …), not only in URL attributes."""
+    if "?" not in value and not ("#" in value and "=" in value):
+        return False
+    return value[:5].lower() != "data:" and _URLISH.fullmatch(value.strip()) is not None
+
+
+def refresh_url_span(value: str) -> tuple[int, int] | None:
+    """The span of the URL in a meta refresh ``content`` value, or None when it names none."""
+    m = _REFRESH.fullmatch(value)
+    return m.span(2) if m and m.group(2) else None
 
 
 def _scrub_query(query: str, keep: frozenset[str] = frozenset()) -> tuple[str, int]:
@@ -49,9 +74,10 @@ def scrub_url(url: str, keep: frozenset[str] = frozenset()) -> tuple[str, int]:
         return url, userinfo
     base, hashmark, fragment = url.partition("#")
     path, qmark, query = base.partition("?")
-    count = 0
+    path, count = _scrub_path_params(path, keep)
     if qmark:
-        query, count = _scrub_query(query, keep)
+        query, n = _scrub_query(query, keep)
+        count += n
     if hashmark and "=" in fragment:
         route, fq, fquery = fragment.partition("?")
         if fq:
@@ -61,6 +87,21 @@ def scrub_url(url: str, keep: frozenset[str] = frozenset()) -> tuple[str, int]:
             fragment, n = _scrub_query(fragment, keep)
         count += n
     return f"{path}{qmark}{query}{hashmark}{fragment}", count + userinfo
+
+
+def _scrub_path_params(path: str, keep: frozenset[str]) -> tuple[str, int]:
+    """Mask the values of path parameters (``/cart;jsessionid=ABC123/x``, RFC 3986 §3.3)."""
+    if ";" not in path or "=" not in path:
+        return path, 0
+    count = 0
+    segments = path.split("/")
+    for i, seg in enumerate(segments):
+        if ";" in seg:
+            head, _, params = seg.partition(";")
+            params, n = _scrub_query(params.replace(";", "&"), keep)
+            segments[i] = head + ";" + params.replace("&", ";")
+            count += n
+    return "/".join(segments), count
 
 
 def _scrub_userinfo(url: str) -> tuple[str, int]:
