@@ -1,11 +1,19 @@
 """Heatmaps of a page: numbers from the analytics store, drawn over the masked page's backdrop.
 
-Click map: Gaussian-smoothed click density in page coordinates (see
-:mod:`replayvault.analytics.heatmap`). Scroll map: share of page views that reached each depth,
-clamped to 0-100 %. The backdrop is the latest masked full snapshot of the page — showing only the text
-that at least ``REPLAYVAULT_BACKDROP_MIN_SESSIONS`` sessions share (:mod:`.privacy.common_text`) — rebuilt in
-headless Chromium (:func:`replayvault.render.backdrop.render_backdrop`); without Chromium or a
-snapshot, a neutral canvas of the page size.
+Click map: Gaussian-smoothed click density, clicks placed on their target element's box in the
+reference snapshot (:func:`placed_clicks`). Move map: mouse positions weighted by dwell time.
+Scroll map: share of page views that reached each depth, clamped to 0-100 %, with the fold (see
+:mod:`replayvault.analytics.heatmap`).
+
+The reference snapshot is the latest masked full snapshot of the page for the viewport class,
+showing only the text that at least ``REPLAYVAULT_BACKDROP_MIN_SESSIONS`` sessions share
+(:mod:`.privacy.common_text`), rebuilt in headless Chromium at its recorded width
+(:func:`replayvault.render.backdrop.render_page`): one pass gives the backdrop image and the
+boxes of the clicked elements; both are cached. Without Chromium or a snapshot: a neutral canvas
+of the page size, and every click placed at its own page coordinates (counted as a fallback).
+
+Time windows: ``since_ms <= ts < until_ms`` (epoch ms, None = open) on the click or move
+timestamp; scroll maps take the page views that started in the window.
 """
 
 from __future__ import annotations
@@ -18,20 +26,24 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from .analytics.heatmap import ClickGrid, ScrollMap, click_grid, scroll_map
+from .analytics.heatmap import (ClickGrid, MoveGrid, ScrollMap, click_grid, depths_on_page, dwell_ms,
+                                fallback_xy, move_grid, place_clicks, scroll_map)
 from .errors import NotFound
 from .privacy.common_text import blank_unshared, shared_texts, texts
 from .recordings import snapshots_for_url
-from .render.backdrop import render_backdrop
-from .render.heatmap import render_click_map, render_scroll_map
+from .render.backdrop import RenderedPage, render_backdrop, render_page
+from .render.heatmap import render_click_map, render_move_map, render_scroll_map
 from .runtime import Runtime
 
-__all__ = ["Heatmap", "dominant_class", "dominant_viewport", "heatmap", "heatmap_png", "heatmap_json"]
+__all__ = ["KINDS", "Heatmap", "PlacedClicks", "dominant_class", "dominant_viewport", "heatmap", "heatmap_json",
+           "heatmap_png", "placed_clicks"]
 
 DEFAULT_WIDTH_PX = 1280
 MAX_HEIGHT_PX = 10_000
-#: Rendered backdrops by (data directory, page snapshot id, width px): rendering takes seconds.
-_BACKDROPS: OrderedDict[tuple[str, int, int, int], Image.Image | None] = OrderedDict()
+#: Heatmap kinds: click map, move map (mouse dwell), scroll map.
+KINDS = ("click", "move", "scroll")
+#: Rendered reference pages by (data directory, page snapshot id, width px, shared text).
+_BACKDROPS: OrderedDict[tuple[str, int, int, int], RenderedPage | None] = OrderedDict()
 #: How many sessions' snapshots of a page are compared to find its shared text.
 SHARED_TEXT_SAMPLE = 10
 _BACKDROPS_LOCK = threading.Lock()
@@ -40,15 +52,39 @@ _BACKDROPS_MAX = 16
 
 @dataclass(frozen=True)
 class Heatmap:
-    """A computed heatmap: ``data`` is a ClickGrid or ScrollMap; ``width``/``height`` the page size (px)."""
+    """A computed heatmap: ``data`` is a ClickGrid, MoveGrid or ScrollMap; ``width``/``height`` the page size (px).
+
+    For click maps, ``anchored_clicks`` were placed on their element in the reference snapshot and
+    ``fallback_clicks`` at their own page coordinates (element not found, or no offset recorded).
+    """
 
     url: str
     kind: str
     viewport: str | None
-    data: ClickGrid | ScrollMap
+    data: ClickGrid | MoveGrid | ScrollMap
     width: int
     height: int
     backdrop: Image.Image | None
+    anchored_clicks: int = 0
+    fallback_clicks: int = 0
+
+
+@dataclass(frozen=True)
+class PlacedClicks:
+    """Clicks of one page and viewport class placed on the reference page.
+
+    ``x``, ``y``: float64 arrays (reference page px, one entry per click, in stored order);
+    ``anchored``/``fallback``: how many were placed on their element's box / at their own content
+    coordinates; ``width`` x ``height``: the reference page size (px), the backdrop's size when one
+    was rendered.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    anchored: int
+    fallback: int
+    width: int
+    height: int
 
 
 def _median(values: np.ndarray, default: int) -> int:
@@ -57,7 +93,12 @@ def _median(values: np.ndarray, default: int) -> int:
     return int(np.median(vals)) if vals.size else default
 
 
-def _backdrop(rt: Runtime, url: str, viewport: str | None, project: str | None) -> Image.Image | None:
+def _page(rt: Runtime, url: str, viewport: str | None, project: str | None,
+          selectors: frozenset[str] = frozenset()) -> RenderedPage | None:
+    """The reference page rendered once (cached) with the boxes of ``selectors``.
+
+    A cached render that lacks some of ``selectors`` is redone for all of them together.
+    """
     found = snapshots_for_url(rt, url, viewport_class=viewport, project_id=project, limit=SHARED_TEXT_SAMPLE)
     if not found:
         return None
@@ -69,15 +110,28 @@ def _backdrop(rt: Runtime, url: str, viewport: str | None, project: str | None) 
     # Snapshot ids restart in every database; the kept text changes as sessions arrive.
     key = (str(rt.settings.data_dir), snapshot_id, width, hash(frozenset(keep)))
     with _BACKDROPS_LOCK:
-        if key in _BACKDROPS:
+        cached = _BACKDROPS.get(key, False)
+        if cached is not False:
             _BACKDROPS.move_to_end(key)
-            return _BACKDROPS[key]
-    image = render_backdrop(events, width, None)
+            if cached is None or selectors <= cached.boxes.keys():
+                return cached
+    wanted = sorted(selectors | (cached.boxes.keys() if cached else set()))
+    if wanted:
+        rendered = render_page(events, width, None, wanted)
+    else:  # no boxes needed: the plain backdrop
+        image = render_backdrop(events, width, None)
+        rendered = RenderedPage(image) if image is not None else None
     with _BACKDROPS_LOCK:
-        _BACKDROPS[key] = image
+        _BACKDROPS[key] = rendered
         while len(_BACKDROPS) > _BACKDROPS_MAX:
             _BACKDROPS.popitem(last=False)
-    return image
+    return rendered
+
+
+def _backdrop(rt: Runtime, url: str, viewport: str | None, project: str | None) -> Image.Image | None:
+    """The reference page's backdrop image (cached), or None without a snapshot or Chromium."""
+    page = _page(rt, url, viewport, project)
+    return page.image if page is not None else None
 
 
 def dominant_class(counts: dict[str, int]) -> str | None:
@@ -91,64 +145,138 @@ def dominant_viewport(rt: Runtime, url: str, project: str | None = None) -> str 
     return dominant_class(rt.analytics.viewport_counts(url, project))
 
 
-def heatmap(rt: Runtime, *, url: str, kind: str = "click", viewport: str | None = None,
-            project: str | None = None, backdrop: bool = True) -> Heatmap:
-    """Compute the click or scroll map of ``url`` for one viewport class.
+def _viewport(rt: Runtime, url: str, viewport: str | None, project: str | None) -> str:
+    if viewport is None:
+        viewport = dominant_viewport(rt, url, project)
+        if viewport is None:
+            raise NotFound("no page views recorded for this URL")
+    return viewport
 
-    Coordinates are page px of that class's layout, so classes are never mixed: without
+
+def _place(rt: Runtime, url: str, viewport: str, project: str | None, since_ms: int | None,
+           until_ms: int | None) -> tuple[PlacedClicks, RenderedPage | None]:
+    """Placed clicks and the reference render (None without a snapshot or Chromium)."""
+    clicks = rt.analytics.clicks(url, viewport, project, since_ms, until_ms)
+    fx, fy = fallback_xy(clicks["x"], clicks["y"], clicks["page_x"], clicks["page_y"], clicks["content_x"],
+                         clicks["content_y"], clicks["fixed"])
+    selectors = frozenset(s for s in clicks["selector"] if isinstance(s, str))
+    page = _page(rt, url, viewport, project, selectors)
+    if page is not None and page.boxes:
+        x, y, anchored = place_clicks(clicks["selector"], clicks["frac_x"], clicks["frac_y"], fx, fy, page.boxes)
+    else:
+        x, y, anchored = fx, fy, np.zeros(fx.size, dtype=bool)
+    n_anchored = int(anchored.sum())
+    if page is not None:
+        width, height = page.image.size
+    else:
+        finite = y[np.isfinite(y)]
+        tallest = int(finite.max()) + 1 if finite.size else 0
+        width = _median(clicks["viewport_w"], DEFAULT_WIDTH_PX)
+        height = min(max(tallest, _median(clicks["viewport_h"], 800)), MAX_HEIGHT_PX)
+    placed = PlacedClicks(x, y, n_anchored, int(x.size) - n_anchored, int(width), int(height))
+    return placed, page
+
+
+def placed_clicks(rt: Runtime, *, url: str, viewport: str | None = None, project: str | None = None,
+                  since_ms: int | None = None, until_ms: int | None = None) -> PlacedClicks:
+    """Clicks on ``url`` for one viewport class, placed on the reference page (px; see :class:`PlacedClicks`).
+
+    A click with a recorded offset in its target (``frac_x``/``frac_y``) whose selector matches an
+    element of the reference snapshot goes to the same fraction of that element's box; others go to
+    their content coordinates (viewport x/y for fixed/sticky targets) and are counted in
+    ``fallback``. ``viewport`` defaults to the class with the most page views; ``since_ms <= ts <
+    until_ms`` (epoch ms) filters by click time. Renders the reference page in Chromium once (cached).
+
+    Raises:
+        NotFound: no page view of ``url`` was recorded.
+        ValueError: ``viewport`` is not a known class.
+    """
+    viewport = _viewport(rt, url, viewport, project)
+    return _place(rt, url, viewport, project, since_ms, until_ms)[0]
+
+
+def heatmap(rt: Runtime, *, url: str, kind: str = "click", viewport: str | None = None,
+            project: str | None = None, backdrop: bool = True, since_ms: int | None = None,
+            until_ms: int | None = None) -> Heatmap:
+    """Compute the click, move or scroll map of ``url`` for one viewport class.
+
+    Coordinates are page px of that class's reference layout, so classes are never mixed: without
     ``viewport`` the class with the most page views of ``url`` is used (``Heatmap.viewport`` says which).
+    ``backdrop=False`` leaves the image out (a click map still renders the reference page for its
+    element boxes). ``since_ms``/``until_ms``: epoch ms window (see the module docstring).
 
     Raises:
         NotFound: no page view of ``url`` was recorded (for that viewport class).
         ValueError: ``kind`` or ``viewport`` is not a known value.
     """
-    if kind not in ("click", "scroll"):
-        raise ValueError("kind must be 'click' or 'scroll'")
-    if viewport is None:
-        viewport = dominant_viewport(rt, url, project)
-        if viewport is None:
-            raise NotFound("no page views recorded for this URL")
+    if kind not in KINDS:
+        raise ValueError("kind must be 'click', 'move' or 'scroll'")
+    viewport = _viewport(rt, url, viewport, project)
     store = rt.analytics
-    image = _backdrop(rt, url, viewport, project) if backdrop else None
+    depths = store.scroll_depths(url, viewport, project, since_ms, until_ms)
     if kind == "click":
-        clicks = store.clicks(url, viewport, project)
-        px, py = clicks["page_x"], clicks["page_y"]
-        ok = np.isfinite(px) & np.isfinite(py)
-        px, py = px[ok].astype(np.int64), py[ok].astype(np.int64)
-        depths = store.scroll_depths(url, viewport, project)
-        if px.size == 0 and depths["max_depth_px"].size == 0:
+        placed, page = _place(rt, url, viewport, project, since_ms, until_ms)
+        if placed.x.size == 0 and depths["max_depth_px"].size == 0:
             raise NotFound(f"no {viewport} page views recorded for this URL")
-        width = image.width if image else _median(clicks["viewport_w"], DEFAULT_WIDTH_PX)
-        tallest = max(int(py.max()) + 1 if py.size else 0, int(depths["max_depth_px"].max(initial=0)))
-        height = image.height if image else min(max(tallest, _median(clicks["viewport_h"], 800)), MAX_HEIGHT_PX)
-        data: ClickGrid | ScrollMap = click_grid(px, py, width, height)
-    else:
-        depths = store.scroll_depths(url, viewport, project)
-        if depths["max_depth_px"].size == 0:
+        image = page.image if page is not None and backdrop else None
+        width, height = placed.width, placed.height
+        if page is None:  # no reference page: make room for the deepest depth as well
+            height = min(max(height, int(depths["max_depth_px"].max(initial=0))), MAX_HEIGHT_PX)
+        data: ClickGrid | MoveGrid | ScrollMap = click_grid(placed.x, placed.y, width, height)
+        return Heatmap(url, kind, viewport, data, int(width), int(height), image, placed.anchored, placed.fallback)
+    image = _backdrop(rt, url, viewport, project) if backdrop else None
+    if kind == "move":
+        moves = store.moves(url, viewport, project, since_ms, until_ms)
+        if moves["page_x"].size == 0 and depths["max_depth_px"].size == 0:
             raise NotFound(f"no {viewport} page views recorded for this URL")
-        known = depths["page_height_px"][np.isfinite(depths["page_height_px"])]
-        page_h = float(np.median(known)) if known.size else None
-        data = scroll_map(depths["max_depth_px"], page_h)
+        py = moves["page_y"]
         width = image.width if image else DEFAULT_WIDTH_PX
-        height = min(image.height if image else data.page_height_px, MAX_HEIGHT_PX)
+        tallest = max(int(py.max()) + 1 if py.size else 0, int(depths["max_depth_px"].max(initial=0)))
+        height = image.height if image else min(max(tallest, _median(depths["viewport_h"], 800)), MAX_HEIGHT_PX)
+        data = move_grid(moves["page_x"], py, dwell_ms(moves["ts_ms"], moves["next_ms"]), width, height)
+        return Heatmap(url, kind, viewport, data, int(width), int(height), image)
+    if depths["max_depth_px"].size == 0:
+        raise NotFound(f"no {viewport} page views recorded for this URL")
+    known = depths["page_height_px"][np.isfinite(depths["page_height_px"])]
+    page_h = float(image.height) if image else float(np.median(known)) if known.size else None
+    reached = depths["max_depth_px"]
+    if page_h:  # shares of the page carry each page view over to the reference height
+        reached = depths_on_page(reached, depths["max_depth_share"], page_h)
+    data = scroll_map(reached, page_h, viewport_h_px=depths["viewport_h"])
+    width = image.width if image else DEFAULT_WIDTH_PX
+    height = min(image.height if image else data.page_height_px, MAX_HEIGHT_PX)
     return Heatmap(url, kind, viewport, data, int(width), int(height), image)
 
 
 def heatmap_png(rt: Runtime, *, url: str, kind: str = "click", viewport: str | None = None,
-                project: str | None = None) -> bytes:
+                project: str | None = None, since_ms: int | None = None, until_ms: int | None = None) -> bytes:
     """PNG bytes of :func:`heatmap` drawn over the page backdrop. Raises like :func:`heatmap`."""
-    hm = heatmap(rt, url=url, kind=kind, viewport=viewport, project=project)
-    label = f"{hm.viewport} · {hm.url}" + ("" if hm.backdrop else " · no page snapshot recorded")
+    hm = heatmap(rt, url=url, kind=kind, viewport=viewport, project=project, since_ms=since_ms, until_ms=until_ms)
+    notes = [f"{hm.viewport} · {hm.url}"]
+    if hm.backdrop is None:
+        notes.append("no page snapshot recorded")
     if isinstance(hm.data, ClickGrid):
-        return render_click_map(hm.data, hm.backdrop, hm.width, hm.height, label=label)
-    return render_scroll_map(hm.data, hm.backdrop, hm.width, hm.height, label=label)
+        if hm.fallback_clicks:
+            notes.append(f"{hm.fallback_clicks:,} not on a known element")
+        return render_click_map(hm.data, hm.backdrop, hm.width, hm.height, label=" · ".join(notes))
+    if isinstance(hm.data, MoveGrid):
+        return render_move_map(hm.data, hm.backdrop, hm.width, hm.height, label=" · ".join(notes))
+    return render_scroll_map(hm.data, hm.backdrop, hm.width, hm.height, label=" · ".join(notes))
 
 
 def heatmap_json(rt: Runtime, *, url: str, kind: str = "click", viewport: str | None = None,
-                 project: str | None = None) -> dict[str, Any]:
-    """JSON-ready heatmap: ``{url, kind, viewport, width, height, grid | scroll}`` (px; shares 0..1)."""
-    hm = heatmap(rt, url=url, kind=kind, viewport=viewport, project=project, backdrop=False)
-    body: dict[str, Any] = {"url": hm.url, "kind": hm.kind, "viewport": hm.viewport,
-                            "width": hm.width, "height": hm.height}
-    body["grid" if kind == "click" else "scroll"] = hm.data.to_dict()
+                 project: str | None = None, since_ms: int | None = None,
+                 until_ms: int | None = None) -> dict[str, Any]:
+    """JSON-ready heatmap (px; shares 0..1; ms).
+
+    ``{url, kind, viewport, width, height, since_ms, until_ms, grid | scroll}``; click maps add
+    ``anchored_clicks`` and ``fallback_clicks``; ``grid`` is a ClickGrid (click) or MoveGrid (move) dict.
+    """
+    hm = heatmap(rt, url=url, kind=kind, viewport=viewport, project=project, backdrop=False,
+                 since_ms=since_ms, until_ms=until_ms)
+    body: dict[str, Any] = {"url": hm.url, "kind": hm.kind, "viewport": hm.viewport, "width": hm.width,
+                            "height": hm.height, "since_ms": since_ms, "until_ms": until_ms}
+    if kind == "click":
+        body["anchored_clicks"], body["fallback_clicks"] = hm.anchored_clicks, hm.fallback_clicks
+    body["scroll" if kind == "scroll" else "grid"] = hm.data.to_dict()
     return body

@@ -1,4 +1,4 @@
-"""The pure pipeline step: mask a batch of rrweb events, then extract analytics facts from the result.
+"""The pure pipeline step: mask a batch of rrweb events, then extract analytics facts and behaviour from the result.
 
 ``process_batch(batch, state) -> ProcessedBatch`` does no I/O, so the same code runs inside the HTTP
 request (embedded default) or in a queue consumer (scale-out). Sealing (encryption) and persistence
@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from .analytics.behaviour import Behaviour, BehaviourState, extract_behaviour
 from .analytics.facts import Facts, FactState, extract_facts, strip_url
 from .privacy.evidence import EvidenceRow, summarize
 from .privacy.evidence import incidents as count_incidents
@@ -47,12 +48,15 @@ class SessionState:
     full snapshot in one tab must not erase what another tab's node map knows, e.g. that node 11
     is a textarea's text), so each window keeps its own node map (the :data:`MAX_WINDOWS` most
     recent). ``facts`` is a :class:`~replayvault.analytics.facts.FactState` dict; ``page`` the latest
-    Meta event's page (``{"href", "width"}``), for a FullSnapshot that arrives in the next batch.
+    Meta event's page (``{"href", "width"}``), for a FullSnapshot that arrives in the next batch;
+    ``behaviour`` a :class:`~replayvault.analytics.behaviour.BehaviourState` dict (``{}`` in states
+    stored before it existed: the extractor starts fresh).
     """
 
     mask: dict[str, Any] = field(default_factory=dict)
     facts: dict[str, Any] = field(default_factory=dict)
     page: dict[str, Any] = field(default_factory=dict)
+    behaviour: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,8 @@ class ProcessedBatch:
     #: personal data the browser should have masked but sent in clear.
     evidence: tuple[EvidenceRow, ...] = ()
     incidents: int = 0
+    #: Frustration signals, form facts and named events of this batch (analytics.behaviour).
+    behaviour: Behaviour = field(default_factory=Behaviour)
 
 
 def encode_events(events: list[Event]) -> bytes:
@@ -98,6 +104,8 @@ def process_batch(batch: Batch, state: SessionState) -> ProcessedBatch:
     masked = mask_events(batch.events, mask_state, policy=batch.policy)
     evidence = summarize(masked.records)
     facts = extract_facts(masked.events, fact_state)
+    behaviour_state = BehaviourState.from_dict(state.behaviour)
+    behaviour = extract_behaviour(masked.events, behaviour_state, facts.page_views)
     stamps = [int(e["timestamp"]) for e in masked.events]
     pages, last_meta = _page_snapshots(masked.events, state.page)
     return ProcessedBatch(
@@ -106,13 +114,14 @@ def process_batch(batch: Batch, state: SessionState) -> ProcessedBatch:
         maskings={k: v for k, v in masked.counts.items() if v},
         facts=facts,
         state=SessionState(mask={"windows": _keep_recent(windows, batch.window_id, mask_state.to_dict())},
-                           facts=fact_state.to_dict(), page=last_meta),
+                           facts=fact_state.to_dict(), page=last_meta, behaviour=behaviour_state.to_dict()),
         first_ts=min(stamps) if stamps else None,
         last_ts=max(stamps) if stamps else None,
         has_full_snapshot=any(e["type"] == EventType.FullSnapshot for e in masked.events),
         page_snapshots=pages,
         evidence=tuple(evidence),
         incidents=count_incidents(evidence),
+        behaviour=behaviour,
     )
 
 

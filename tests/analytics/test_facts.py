@@ -173,3 +173,127 @@ def test_click_on_text_node_uses_its_element():
     text = {"type": 3, "id": 12, "textContent": "*****"}
     events = [meta(0), full(1), mutation(2, adds=[{"parentId": 10, "nextId": None, "node": text}]), click(3, 12, 1, 1)]
     assert extract_facts(events, FactState()).clicks[0].selector == SELECTOR_10
+
+
+# -- fixed targets, scrolled containers, SPA route changes ------------------------------------------
+
+def rv_route(ts: int, href: str, tag: str = "rv.route") -> dict:
+    return {"type": 5, "timestamp": ts, "data": {"tag": tag, "payload": {"href": href}}}
+
+
+def moves_at(ts: int, *points: tuple[int, int, int]) -> dict:
+    """One rrweb MouseMove event at ``ts`` with (x, y, timeOffset) positions."""
+    return {"type": 3, "timestamp": ts, "data": {"source": 1, "positions": [
+        {"x": x, "y": y, "id": 5, "timeOffset": off} for x, y, off in points]}}
+
+
+def test_rv_click_fraction_and_fixed_flag():
+    fixed = rv_click(1300, 8, 30, 5, 120, 20)
+    fixed["data"]["payload"]["fixed"] = 1
+    events = [meta(1000), full(1001), scroll(1100, 1, 500),
+              rv_click(1150, 10, 20, 10, 80, 40), click(1200, 10, 70, 80),
+              fixed, click(1301, 8, 40, 15)]
+    c10, c8 = extract_facts(events, FactState()).clicks
+    # 20 / 80 = 0.25, 10 / 40 = 0.25; no "fixed" in the payload: False
+    assert (c10.frac_x, c10.frac_y, c10.fixed) == (0.25, 0.25, False)
+    # 30 / 120 = 0.25, 5 / 20 = 0.25; page y = 15 + 500 (what the visitor's document showed)
+    assert (c8.frac_x, c8.frac_y, c8.fixed, c8.page_y) == (0.25, 0.25, True, 515)
+    # no element scroll: content coordinates are the page coordinates
+    assert (c8.content_x, c8.content_y) == (c8.page_x, c8.page_y) == (40, 515)
+
+
+def test_fraction_is_clamped_and_empty_box_has_none():
+    events = [meta(0), full(1), rv_click(10, 10, 81, -1, 80, 30), click(11, 10, 1, 1),
+              rv_click(20, 8, 0, 0, 0, 30), click(21, 8, 1, 1)]
+    c10, c8 = extract_facts(events, FactState()).clicks
+    assert (c10.frac_x, c10.frac_y) == (1.0, 0.0)  # rounding in the tracker can step 1 px outside
+    assert (c8.frac_x, c8.frac_y) == (None, 0.0)   # a 0 px wide box has no x fraction
+
+
+def test_late_rv_click_carries_fraction_and_fixed():
+    late = rv_click(1250, 10, 40, 10, 80, 40)
+    late["data"]["payload"]["fixed"] = 1
+    state = FactState()
+    extract_facts([meta(1000), full(1001), click(1200, 10, 50, 60)], state)
+    (off,) = extract_facts([late], FactState.from_dict(json.loads(json.dumps(state.to_dict())))).click_offsets
+    assert (off.offset_x, off.frac_x, off.frac_y, off.fixed) == (40, 0.5, 0.25, True)
+
+
+def test_click_in_scrolled_containers_gets_content_coordinates():
+    events = [meta(0), full(1), scroll(2, 1, 300),   # document: page y = y + 300
+              scroll(3, 6, 250, x=0),                # div.main scrolled 250 down
+              scroll(4, 7, 40, x=5),                 # form#transfer scrolled 40 down, 5 right
+              click(5, 10, 50, 60),                  # button 10 is inside both
+              click(6, 7, 50, 60)]                   # the form itself: its own scroll does not count
+    c10, c7 = extract_facts(events, FactState()).clicks
+    # page (50, 60 + 300) = (50, 360); content adds 0 + 5 and 250 + 40: (55, 650)
+    assert (c10.page_x, c10.page_y, c10.content_x, c10.content_y) == (50, 360, 55, 650)
+    # only div.main above the form: (50, 360 + 250)
+    assert (c7.content_x, c7.content_y) == (50, 610)
+
+
+def test_element_scroll_is_dropped_with_its_node_and_on_a_new_snapshot():
+    events = [meta(0), full(1), scroll(2, 6, 250), scroll(3, 7, 40),
+              mutation(4, removes=[{"parentId": 6, "id": 7}]),  # the form (and its buttons) go
+              mutation(5, adds=[{"parentId": 6, "nextId": None, "node": {
+                  "type": 2, "id": 7, "tagName": "form", "attributes": {"id": "transfer"}, "childNodes": [
+                      {"type": 2, "id": 10, "tagName": "button", "attributes": {}, "childNodes": []}]}}]),
+              click(6, 10, 0, 0),                   # a new form 7: only div.main's 250 is left
+              scroll(7, 6, 0),                      # scrolled back to 0: forgotten
+              click(8, 10, 0, 0),
+              scroll(9, 6, 100), full(10), click(11, 10, 0, 0)]  # a new snapshot forgets element scroll
+    state = FactState()
+    clicks = extract_facts(events, state).clicks
+    assert [c.content_y for c in clicks] == [250, 0, 0]
+    assert state.element_scroll == {}
+
+
+def test_route_change_starts_a_page_view_and_late_events_keep_their_url():
+    events = [
+        meta(1000), full(1001), scroll(1100, 1, 300),
+        click(1500, 8, 10, 20),
+        rv_route(2000, "https://bank.example/pay/confirm?iban=DE00#x"),
+        click(1990, 10, 5, 5),           # processed after the route, but earlier: stays on /pay
+        click(2100, 10, 5, 5),
+        moves_at(2100, (10, 10, -150), (40, 10, -50)),  # 1950 on /pay, 2050 on /pay/confirm
+        scroll(2200, 1, 0),              # the SPA scrolls to the top after the route
+        rv_route(2500, "https://bank.example/pay/confirm?step=2"),  # same URL without query: no new view
+        rv_route(3000, "https://bank.example/done"),
+        rv_route(3050, "https://bank.example/elsewhere", tag="$pageview"),  # PostHog's: not read
+        click(3100, 8, 1, 1),
+    ]
+    facts = extract_facts(events, FactState())
+    assert [(p.index, p.url, p.ts_ms, p.viewport_w) for p in facts.page_views] == [
+        (0, "https://bank.example/pay", 1000, 1280),
+        (1, "https://bank.example/pay/confirm", 2000, 1280),
+        (2, "https://bank.example/done", 3000, 1280)]
+    assert [(c.page_view, c.url, c.ts_ms) for c in facts.clicks] == [
+        (0, "https://bank.example/pay", 1500), (0, "https://bank.example/pay", 1990),
+        (1, "https://bank.example/pay/confirm", 2100), (2, "https://bank.example/done", 3100)]
+    # same document: the node mirror and the document scroll carry over
+    assert facts.clicks[2].selector == SELECTOR_10 and facts.clicks[1].page_y == 305
+    assert [(m.page_view, m.ts_ms, m.page_y) for m in facts.moves] == [(0, 1950, 310), (1, 2050, 310)]
+    # depth: /pay 300 + 800 = 1100; /pay/confirm first sampled after the route, at scroll 0: 800;
+    # /done had no scroll, resize or rv.page yet: no sample, no row
+    assert [(d.page_view, d.max_depth_px) for d in facts.scroll_depths] == [(0, 1100), (1, 800)]
+
+
+def test_route_view_without_a_sample_is_sampled_when_it_ends():
+    events = [meta(1000), full(1001), scroll(1100, 1, 300), rv_route(2000, "https://bank.example/a"),
+              rv_route(3000, "https://bank.example/b"), scroll(3100, 1, 0)]
+    depths = extract_facts(events, FactState()).scroll_depths
+    # /a ended at the second route with the document still at 300: 300 + 800
+    assert [(d.url, d.max_depth_px) for d in depths] == [
+        ("https://bank.example/pay", 1100), ("https://bank.example/a", 1100), ("https://bank.example/b", 800)]
+
+
+def test_route_events_before_any_meta_and_in_a_later_batch():
+    state = FactState()
+    early = extract_facts([rv_route(10, "https://bank.example/x"), meta(1000), full(1001)], state)
+    assert [p.url for p in early.page_views] == ["https://bank.example/pay"]
+    state = FactState.from_dict(json.loads(json.dumps(state.to_dict())))
+    late = extract_facts([rv_route(2000, "https://bank.example/next"), click(1999, 8, 1, 1), click(900, 8, 1, 1)],
+                         state)
+    assert [(p.index, p.url) for p in late.page_views] == [(1, "https://bank.example/next")]
+    # 1999 < 2000: the first page view (kept in the state); 900 is before the session's first Meta
+    assert [(c.page_view, c.url) for c in late.clicks] == [(0, "https://bank.example/pay")]

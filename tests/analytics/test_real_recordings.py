@@ -26,22 +26,76 @@ def _extract_in_batches(events: list[dict], size: int = 97):
     return out
 
 
+def _bare(url: str) -> str:
+    return url.split("?")[0].split("#")[0]
+
+
+def _raw_views(raw: list[dict]) -> list[dict]:
+    """Page views read straight from the raw events (which are in time order): one per Meta (PostHog's
+    ``$pageview`` Custom events are not route changes for replayvault). For each: its URL (without query
+    and fragment), its clicks, and its deepest document scroll y + viewport height, sampled at the Meta,
+    the full snapshot and every document scroll and resize."""
+    views: list[dict] = []
+    roots: set[int] = set()
+    vh = y = 0
+
+    def sample() -> None:
+        views[-1]["depth"] = max(views[-1]["depth"] or 0, y + vh)
+
+    for e in raw:
+        d = e.get("data", {})
+        if e["type"] == 4:
+            vh, y = d["height"], 0
+            views.append({"url": _bare(d["href"]), "clicks": 0, "depth": None})
+            sample()
+        elif e["type"] == 2:
+            doc = d["node"]
+            html = [c for c in doc["childNodes"] if c.get("tagName") == "html"]
+            body = [c for h in html for c in h["childNodes"] if c.get("tagName") == "body"]
+            roots = {doc["id"], *(n["id"] for n in html + body)}
+            y = d["initialOffset"]["top"]
+            sample()
+        elif e["type"] == 3 and d["source"] == 3 and d["id"] in roots:
+            y = d["y"]
+            sample()
+        elif e["type"] == 3 and d["source"] == 4:
+            vh = d["height"]
+            sample()
+        elif e["type"] == 3 and d["source"] == 2 and d["type"] == 2 and views:
+            views[-1]["clicks"] += 1
+    return views
+
+
 @pytest.mark.parametrize("name", FILES)
 def test_counts_match_raw_json(name):
     raw = _raw(name)
     stamps = [e["timestamp"] for e in raw]
-    raw_meta = sum(1 for e in raw if e["type"] == 4)
     raw_clicks = sum(1 for e in raw if e["type"] == 3 and e["data"].get("source") == 2 and e["data"].get("type") == 2)
+    expected = _raw_views(raw)
     batches = _extract_in_batches(load_recording(need_recordings() / name)[""])
     page_views = [p for f in batches for p in f.page_views]
     clicks = [c for f in batches for c in f.clicks]
     first = min(f.session.first_ms for f in batches if f.session.first_ms is not None)
     last = max(f.session.last_ms for f in batches if f.session.last_ms is not None)
-    assert len(page_views) == raw_meta
-    assert [p.index for p in page_views] == list(range(raw_meta))
+    assert [p.url for p in page_views] == [v["url"] for v in expected]
+    assert [p.index for p in page_views] == list(range(len(expected)))
     assert last - first == max(stamps) - min(stamps)
     assert len(clicks) == raw_clicks
     assert all(c.selector and c.selector.startswith("body") for c in clicks)
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_clicks_and_scroll_depth_per_page_view_match_raw_json(name):
+    expected = _raw_views(_raw(name))
+    batches = _extract_in_batches(load_recording(need_recordings() / name)[""])
+    clicks: dict[int, int] = {}
+    for c in (c for f in batches for c in f.clicks):
+        clicks[c.page_view] = clicks.get(c.page_view, 0) + 1
+    depths: dict[int, int] = {}
+    for d in (d for f in batches for d in f.scroll_depths):  # one row per batch that touched it: keep the max
+        depths[d.page_view] = max(depths.get(d.page_view, 0), d.max_depth_px)
+    assert clicks == {i: v["clicks"] for i, v in enumerate(expected) if v["clicks"]}
+    assert depths == {i: round(v["depth"]) for i, v in enumerate(expected) if v["depth"] is not None}
 
 
 def _raw_page_clicks(raw: list[dict], url: str) -> np.ndarray:

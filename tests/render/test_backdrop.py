@@ -142,3 +142,36 @@ def test_backdrop_fetches_nothing_not_even_loopback():
         server.shutdown()
     assert img is not None
     assert hits == []
+
+
+@pytest.mark.browser
+def test_render_page_returns_element_boxes_in_page_coordinates():
+    """One pass: the screenshot and, per selector, the element's box (page px at the render width)."""
+    _need_chromium()
+    el = lambda i, tag, attrs, kids=(): {"type": 2, "id": i, "tagName": tag, "attributes": attrs,  # noqa: E731
+                                          "childNodes": list(kids)}
+    body = el(4, "body", {"style": "margin:0"}, [
+        el(5, "div", {"class": "wrap", "style": "width:600px;margin:0 auto;padding-top:30px"}, [
+            el(6, "p", {"style": "margin:0;height:100px"}),
+            el(7, "p", {"style": "margin:0 0 0 40px;width:100px;height:20px"}),
+        ]),
+        el(8, "div", {"id": "far", "style": "position:absolute;top:1500px;left:10px;width:50px;height:60px"}),
+        el(9, "div", {"id": "gone", "style": "display:none"}),
+    ])
+    doc = {"type": 0, "id": 1, "childNodes": [el(2, "html", {}, [el(3, "head", {}), body])]}
+    events = [{"type": 4, "timestamp": 1, "data": {"href": "https://bank.example/", "width": 800, "height": 600}},
+              # recorded while scrolled 300 px down: boxes are still page coordinates
+              {"type": 2, "timestamp": 2, "data": {"node": doc, "initialOffset": {"left": 0, "top": 300}}}]
+    sels = ["body > div.wrap > p:nth-of-type(2)", "body > div#far", "body > div#gone", "body > div#missing",
+            "body >>> nonsense"]
+    page = backdrop_mod.render_page(events, 800, None, sels)
+    assert page is not None
+    # the wrap is centred: (800 - 600) / 2 = 100; the second p: x 100 + 40, y 30 + 100
+    assert page.boxes == {
+        sels[0]: backdrop_mod.Box(140.0, 130.0, 100.0, 20.0),
+        sels[1]: backdrop_mod.Box(10.0, 1500.0, 50.0, 60.0),
+        sels[2]: backdrop_mod.Box(0.0, 0.0, 0.0, 0.0),  # display: none -- placement treats it as not found
+        sels[3]: None, sels[4]: None,
+    }
+    # the document is 1560 px tall (#far ends at 1500 + 60): the screenshot covers all of it
+    assert page.image.size == (800, 1560)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import io
 from pathlib import Path
 
@@ -41,7 +42,8 @@ def _is_hot(rgb: tuple[int, int, int]) -> bool:
 
 
 def test_public_api_matches_all():
-    assert set(render.__all__) == {n for n in dir(render) if not n.startswith("_")} - {"backdrop", "heatmap", "annotations"}
+    public = {n for n in dir(render) if not n.startswith("_") and not inspect.ismodule(getattr(render, n))}
+    assert set(render.__all__) == public - {"annotations"}
 
 
 def test_click_map_on_grey_canvas():
@@ -103,3 +105,35 @@ def test_scroll_map_from_dict_with_backdrop_and_height():
     smap = scroll_map(np.array([800, 1600, 2400]), page_height_px=4000).to_dict()
     img = _save("scroll_map_backdrop.png", render_scroll_map(smap, page, 1024, 2000))
     assert img.size == (1024, 2000)
+
+
+def test_move_map_uses_its_own_colours_and_legend():
+    from matplotlib import colormaps
+
+    from replayvault.analytics.heatmap import move_grid
+    from replayvault.render.heatmap import MOVE_COLORMAP, MOVE_SPAN, render_move_map
+
+    # 1000 positions resting on (400, 300) for 5 s each, 1000 passing (600, 900) for 50 ms each
+    x = np.r_[np.full(1000, 400.0), np.full(1000, 600.0)]
+    y = np.r_[np.full(1000, 300.0), np.full(1000, 900.0)]
+    w = np.r_[np.full(1000, 5000.0), np.full(1000, 50.0)]
+    grid = move_grid(x, y, w, 1280, 1200)
+    img = _save("move_map_canvas.png", render_move_map(grid.to_dict(), None, 1280, 1200))
+    assert img.size == (1280, 1200)
+    # the resting spot is drawn in viridis' top colour, yellow (253, 231, 36), at MAX_ALPHA 0.85 over
+    # the grey canvas -- not turbo's dark red (122, 4, 3)
+    assert [int(c) for c in colormaps[MOVE_COLORMAP](MOVE_SPAN[1], bytes=True)[:3]] == [253, 231, 36]
+    r, g, b = img.getpixel((404, 304))
+    assert r > 200 and g > 200 and b < 100, (r, g, b)
+    assert not _is_hot((r, g, b))
+    # 50 ms / 5000 ms = 1 % of the peak: under MIN_DENSITY after smoothing, not drawn
+    assert img.getpixel((604, 904)) == CANVAS_RGB
+
+
+def test_scroll_map_draws_the_fold_line():
+    smap = scroll_map(np.array([900, 1200, 2000]), page_height_px=2400, step_px=10,
+                      viewport_h_px=np.array([700, 760, 900]))
+    img = _save("scroll_map_fold.png", render_scroll_map(smap, None, 1000))
+    row = np.asarray(img)[760]  # fold = median(700, 760, 900) = 760 px
+    assert (row.sum(axis=1) < 150).sum() > 900  # a solid dark line across (almost) the whole width
+    assert (np.asarray(img)[740].sum(axis=1) < 150).sum() < 100  # not 20 px above it

@@ -3,6 +3,8 @@
 //   replayvault.init({endpoint, writeKey, projectId?, maskTextClass?, blockClass?})
 //   replayvault.consent.grant() / .revoke() / .state()  -> 'granted'|'revoked'|'pending'
 //   replayvault.identify(id)   kept in memory only (not sent yet)
+//   replayvault.track(name)    record a named event (rv.event {name}) while recording -> boolean;
+//                              name must match ^[A-Za-z0-9_.:-]{1,64}$, anything else is ignored
 //   replayvault.flush()        -> Promise<boolean> (true when every batch was accepted)
 //   replayvault.sessionId()    -> current session id or null
 //   replayvault.stats()        -> {recording, buffered, pending, nextSeq, identified}
@@ -13,7 +15,7 @@
 
 import { get, set, uuid } from './storage.js';
 import { createTransport } from './transport.js';
-import { startRecording } from './recorder.js';
+import { startRecording, trackEvent } from './recorder.js';
 
 const VERSION = '0.1.0';
 let cfg = null; // normalized init options
@@ -188,6 +190,8 @@ const api = {
   identify(id) {
     identity = id == null ? null : String(id); // stored only; not sent yet
   },
+  // Nothing is recorded before consent: track() is a no-op (false) unless recording.
+  track: (name) => (stop ? trackEvent(name) : false),
   flush: () => (transport ? transport.flush() : Promise.resolve(true)),
   sessionId: () => (keys ? sessionId(false) : null),
   stats: () => ({

@@ -1,10 +1,16 @@
-// rrweb recording with replayvault's privacy options and two custom events
+// rrweb recording with replayvault's privacy options and the custom events
 // analytics relies on:
-//   rv.click {id, x, y, w, h}  mirror id of the clicked element, click offset
-//                              inside its box and the box size (CSS px), for
-//                              element-anchored heatmaps
-//   rv.page  {scrollHeight, scrollWidth}  document size (CSS px) after each
-//                              full snapshot, on load and on resize, for scroll maps
+//   rv.click  {id, x, y, w, h, fixed?}  mirror id of the clicked element, click
+//                              offset inside its box and the box size (CSS px), for
+//                              element-anchored heatmaps; fixed: 1 when the element
+//                              or an ancestor is position: fixed or sticky
+//   rv.page   {scrollHeight, scrollWidth}  document size (CSS px) after each full
+//                              snapshot, on load, on resize and after a route change,
+//                              for scroll maps
+//   rv.route  {href}           location.href after an SPA route change (pushState,
+//                              replaceState, popstate, hashchange) that changed it
+//   rv.submit {id}             mirror id of a submitted form (capture phase)
+//   rv.event  {name}           replayvault.track(name), name ^[A-Za-z0-9_.:-]{1,64}$
 
 import { record } from 'rrweb';
 
@@ -26,13 +32,19 @@ const MASK_ALL_INPUTS = {
   password: true, hidden: true,
 };
 
+// Emit one custom event; false when rrweb is not recording (before DOMContentLoaded, after stop).
 function safeCustom(tag, payload) {
   try {
     record.addCustomEvent(tag, payload);
+    return true;
   } catch (_) {
-    /* rrweb not started yet (before DOMContentLoaded) */
+    return false;
   }
 }
+
+const EVENT_NAME = /^[A-Za-z0-9_.:-]{1,64}$/;
+// A route change's new content usually renders within a frame or two; measure after it.
+const ROUTE_SETTLE_MS = 300;
 
 function pageSize() {
   const d = document.documentElement;
@@ -52,18 +64,80 @@ function anchor(el) {
   return null;
 }
 
+// True when el or an ancestor (across shadow roots) is position: fixed or sticky: such
+// elements stay put in the viewport while the document scrolls.
+function inFixed(el) {
+  for (let n = el; n && n.nodeType === 1; n = n.parentElement || (n.getRootNode && n.getRootNode().host)) {
+    const pos = getComputedStyle(n).position;
+    if (pos === 'fixed' || pos === 'sticky') return true;
+  }
+  return false;
+}
+
 function onClick(e) {
   const target = (e.composedPath && e.composedPath()[0]) || e.target;
   const a = target && anchor(target);
   if (!a) return;
   const r = a.n.getBoundingClientRect();
-  safeCustom('rv.click', {
+  const payload = {
     id: a.id,
     x: Math.round(e.clientX - r.left),
     y: Math.round(e.clientY - r.top),
     w: Math.round(r.width),
     h: Math.round(r.height),
-  });
+  };
+  if (inFixed(a.n)) payload.fixed = 1;
+  safeCustom('rv.click', payload);
+}
+
+function onSubmit(e) {
+  const id = e.target && e.target.nodeType === 1 ? record.mirror.getId(e.target) : -1;
+  if (id > 0) safeCustom('rv.submit', { id });
+}
+
+/**
+ * Record a named business event (e.g. 'transfer.confirmed') as `rv.event {name}`.
+ * @param {string} name  must match ^[A-Za-z0-9_.:-]{1,64}$ (anything else is ignored)
+ * @returns {boolean} true when the event was recorded
+ */
+export function trackEvent(name) {
+  return typeof name === 'string' && EVENT_NAME.test(name) && safeCustom('rv.event', { name });
+}
+
+// SPA route changes: wrap history.pushState/replaceState (calling through unchanged) and listen
+// to popstate/hashchange; emit rv.route when location.href changed. Returns the undo function,
+// which puts back only our own wrappers (a wrapper another script added on top stays, and ours
+// then just calls through).
+function watchRoutes(onRoute) {
+  let last = location.href;
+  let live = true;
+  const check = () => {
+    if (!live || location.href === last) return;
+    last = location.href;
+    onRoute(last);
+  };
+  const wrap = (name) => {
+    const original = history[name];
+    if (typeof original !== 'function') return () => {};
+    const wrapped = function (...args) {
+      const result = original.apply(this, args);
+      check();
+      return result;
+    };
+    history[name] = wrapped;
+    return () => {
+      if (history[name] === wrapped) history[name] = original;
+    };
+  };
+  const undo = [wrap('pushState'), wrap('replaceState')];
+  window.addEventListener('popstate', check);
+  window.addEventListener('hashchange', check);
+  return () => {
+    live = false;
+    undo.forEach((u) => u());
+    window.removeEventListener('popstate', check);
+    window.removeEventListener('hashchange', check);
+  };
 }
 
 /**
@@ -74,9 +148,15 @@ function onClick(e) {
  */
 export function startRecording(opt, emit) {
   let resizeTimer = null;
+  let routeTimer = null;
   const onResize = () => {
     clearTimeout(resizeTimer);
     resizeTimer = setTimeout(pageSize, 250);
+  };
+  const onRoute = (href) => {
+    safeCustom('rv.route', { href });
+    clearTimeout(routeTimer);
+    routeTimer = setTimeout(pageSize, ROUTE_SETTLE_MS);
   };
   const stopRrweb = record({
     emit(event) {
@@ -107,13 +187,18 @@ export function startRecording(opt, emit) {
   // Capture phase on window runs before rrweb's document-level listeners, so
   // rv.click precedes rrweb's own MouseInteraction click event.
   window.addEventListener('click', onClick, true);
+  document.addEventListener('submit', onSubmit, true);
   window.addEventListener('resize', onResize);
   window.addEventListener('load', pageSize);
+  const stopRoutes = watchRoutes(onRoute);
   return () => {
     window.removeEventListener('click', onClick, true);
+    document.removeEventListener('submit', onSubmit, true);
     window.removeEventListener('resize', onResize);
     window.removeEventListener('load', pageSize);
+    stopRoutes();
     clearTimeout(resizeTimer);
+    clearTimeout(routeTimer);
     if (stopRrweb) stopRrweb();
   };
 }

@@ -120,6 +120,12 @@ ROUTE_RULES: Final[dict[tuple[str, str], RouteRule]] = {
     ("GET", "/api/v1/privacy/capture-compliance"): P.SESSIONS_LIST,
     ("GET", "/api/v1/pages"): P.HEATMAPS_READ,
     ("GET", "/api/v1/heatmaps"): P.HEATMAPS_READ,
+    # API: behaviour analytics (web.api_analytics)
+    ("GET", "/api/v1/sessions/search"): P.SESSIONS_LIST,
+    ("GET", "/api/v1/sessions/{session_id}/signals"): P.SESSIONS_LIST,
+    ("GET", "/api/v1/signals"): P.HEATMAPS_READ,
+    ("GET", "/api/v1/funnels"): P.HEATMAPS_READ,
+    ("GET", "/api/v1/forms"): P.HEATMAPS_READ,
     # API: exports (four-eyes)
     ("GET", "/api/v1/exports"): Rule.AUTHENTICATED,
     ("POST", "/api/v1/sessions/{session_id}/exports"): P.EXPORTS_REQUEST,

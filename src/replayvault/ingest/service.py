@@ -115,6 +115,7 @@ def accept_batch(rt: Runtime, project: Project, req: IngestRequest) -> AcceptRes
             raise
     try:
         rt.analytics.write(project.id, req.session_id, out.facts)
+        rt.analytics.write_behaviour(project.id, req.session_id, out.behaviour)
     except Exception as exc:  # facts can be rebuilt from chunks; never fail an accepted batch
         log.error("analytics write failed for a batch (%s)", type(exc).__name__)
     return AcceptResult(req.session_id, req.seq, len(req.events), False, out.maskings)
@@ -125,7 +126,8 @@ def _open_state(sess: RecordingSession | None, dek: bytes | None) -> SessionStat
     if sess is None or dek is None:
         return SessionState()
     facts = _open_json(sess.fact_state, dek, sess.id, "facts")
-    return SessionState(_open_json(sess.mask_state, dek, sess.id, "mask"), facts.get("facts", {}), facts.get("page", {}))
+    return SessionState(_open_json(sess.mask_state, dek, sess.id, "mask"), facts.get("facts", {}), facts.get("page", {}),
+                        facts.get("behaviour", {}))
 
 
 def _seal_json(obj: dict, dek: bytes, session_id: str, name: str) -> str:
@@ -156,7 +158,8 @@ def _record(db, sess: RecordingSession, req: IngestRequest, out, blob: bytes, bl
     sess.stored_bytes += len(blob)
     sess.masked_items += sum(out.maskings.values())
     sess.mask_state = _seal_json(out.state.mask, dek, sess.id, "mask")
-    sess.fact_state = _seal_json({"facts": out.state.facts, "page": out.state.page}, dek, sess.id, "facts")
+    sess.fact_state = _seal_json({"facts": out.state.facts, "page": out.state.page, "behaviour": out.state.behaviour},
+                                 dek, sess.id, "facts")
     sess.updated_ms = now
     for kind, n in out.maskings.items():
         row = db.scalar(select(Masking).where(Masking.session_id == req.session_id, Masking.kind == kind))

@@ -8,8 +8,11 @@ Steps:
 3. ``new rrweb.Replayer([meta, snapshot], {mouseTail: false, UNSAFE_replayCanvas: false})``,
    ``pause()`` just after the snapshot; rrweb rebuilds the page in an iframe sandboxed with
    ``allow-same-origin`` only (no scripts) — we check that before taking any picture;
-4. size the iframe to ``width`` x the document's full height (capped at :data:`MAX_HEIGHT_PX`)
-   and screenshot it.
+4. size the iframe to ``width`` x the document's full height (capped at :data:`MAX_HEIGHT_PX`);
+5. in the same pass, for each requested CSS selector, ``querySelector`` in the rebuilt document and
+   take the element's ``getBoundingClientRect()`` plus the iframe document's scroll offset: its box
+   in page coordinates at this width, at document scroll 0 (what click placement anchors to);
+6. screenshot the iframe.
 
 Any failure (no Chromium, no rrweb build, a broken snapshot, a timeout) returns None, so heatmaps
 fall back to a plain canvas.
@@ -19,18 +22,21 @@ from __future__ import annotations
 
 import io
 import logging
-from pathlib import Path
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from PIL import Image
 
+from ..analytics.heatmap import Box
 from ..config import get_settings
 from ..rrweb import EventType
 from ..types import Event
 
-__all__ = ["CHROMIUM_ARGS", "MAX_HEIGHT_PX", "render_backdrop", "rrweb_umd_path"]
+__all__ = ["CHROMIUM_ARGS", "MAX_HEIGHT_PX", "RenderedPage", "render_backdrop", "render_page", "rrweb_umd_path"]
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +74,37 @@ async ({events, offset, width, height, cap}) => {
 }
 """
 
+# Boxes in page px: client rect + the rebuilt document's scroll. A selector that does not parse or
+# matches nothing gives null.
+_BOXES_JS = """
+(selectors) => {
+  const iframe = document.querySelector("#root iframe");
+  const doc = iframe.contentDocument, win = iframe.contentWindow;
+  const sx = win.scrollX || 0, sy = win.scrollY || 0;
+  const out = {};
+  for (const s of selectors) {
+    let el = null;
+    try { el = doc.querySelector(s); } catch (_) { el = null; }
+    if (!el) { out[s] = null; continue; }
+    const r = el.getBoundingClientRect();
+    out[s] = [r.left + sx, r.top + sy, r.width, r.height];
+  }
+  return out;
+}
+"""
+
+
+@dataclass(frozen=True)
+class RenderedPage:
+    """One Chromium pass over a page snapshot: the screenshot and the boxes of the requested selectors.
+
+    ``boxes`` maps every requested selector to its element's :class:`~replayvault.analytics.heatmap.Box`
+    in page px at the render width, or None when no element matches.
+    """
+
+    image: Image.Image
+    boxes: dict[str, Box | None] = field(default_factory=dict)
+
 
 def rrweb_umd_path() -> Path | None:
     """rrweb's UMD build: the packaged copy, else the tracker's node_modules (source checkout)."""
@@ -104,6 +141,15 @@ def render_backdrop(events: list[Event], width: int, height: int | None = None) 
     of ``events``; ``height`` px tall, or the document's full height when None (capped at
     :data:`MAX_HEIGHT_PX`). Returns None when Chromium or rrweb is unavailable or replay fails.
     """
+    page = render_page(events, width, height)
+    return page.image if page is not None else None
+
+
+def render_page(events: list[Event], width: int, height: int | None = None,
+                selectors: Sequence[str] = ()) -> RenderedPage | None:
+    """Like :func:`render_backdrop`, and in the same Chromium pass the page-px box of the first
+    element matching each of ``selectors`` (see :class:`RenderedPage`). None on failure.
+    """
     pair = _snapshot_pair(events)
     umd = rrweb_umd_path()
     chromium = str(get_settings().chromium_path)
@@ -118,13 +164,14 @@ def render_backdrop(events: list[Event], width: int, height: int | None = None) 
         # Playwright's sync API refuses to run in a thread with a running asyncio loop (the
         # server's, or another sync Playwright), so the browser always runs in its own thread.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="backdrop") as pool:
-            return pool.submit(_screenshot, umd.read_text(encoding="utf-8"), args, chromium).result(timeout=120)
+            job = pool.submit(_screenshot, umd.read_text(encoding="utf-8"), args, chromium, list(selectors))
+            return job.result(timeout=120)
     except Exception as exc:  # noqa: BLE001 - a missing backdrop must never break a heatmap
         log.warning("backdrop failed: %s", type(exc).__name__)  # message may quote page text
         return None
 
 
-def _screenshot(umd_js: str, args: dict[str, Any], chromium: str) -> Image.Image | None:
+def _screenshot(umd_js: str, args: dict[str, Any], chromium: str, selectors: list[str]) -> RenderedPage | None:
     from playwright.sync_api import sync_playwright  # imported lazily: optional at runtime
 
     with sync_playwright() as pw:
@@ -144,7 +191,9 @@ def _screenshot(umd_js: str, args: dict[str, Any], chromium: str) -> Image.Image
                 log.warning("backdrop refused: replay iframe would allow scripts")
                 return None
             page.set_viewport_size({"width": args["width"], "height": int(info["height"])})
+            raw = page.evaluate(_BOXES_JS, selectors) if selectors else {}
             png = page.locator("#root iframe").screenshot(timeout=TIMEOUT_MS, animations="disabled")
         finally:
             browser.close()
-    return Image.open(io.BytesIO(png)).convert("RGB")
+    boxes = {s: (Box(*map(float, raw[s])) if raw.get(s) else None) for s in selectors}
+    return RenderedPage(Image.open(io.BytesIO(png)).convert("RGB"), boxes)

@@ -26,7 +26,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from ..config import get_settings
 from ..errors import AccessDenied, NotAuthenticated, PasswordChangeRequired, ReplayVaultError, TooManyAttempts
 from ..runtime import Runtime
-from . import api, api_audit, api_people, dashboard
+from . import api, api_analytics, api_audit, api_people, dashboard
 from .auth import enforce
 
 __all__ = ["create_app", "STATIC_DIR"]
@@ -144,6 +144,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     # A page on another site can point its own host name at 127.0.0.1 (DNS rebinding) and read the
     # API from a browser; answering only known Host names stops that.
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=rt.settings.host_names or ["127.0.0.1"])
+    app.include_router(api_analytics.router)  # before api: /sessions/search is not a session id
     app.include_router(api.router)
     app.include_router(api_people.router)
     app.include_router(api_audit.router)
