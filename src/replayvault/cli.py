@@ -6,6 +6,7 @@ is ``REPLAYVAULT_HOME`` (default ``./.replayvault``).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from pathlib import Path
@@ -124,25 +125,44 @@ def sessions(as_json: bool = typer.Option(False, "--json", help="One JSON object
     out.print(table)
 
 
+def _day(value: str | None, option: str, end: bool = False) -> int | None:
+    """Epoch ms of the start of a YYYY-MM-DD day (UTC), or of the next day with ``end``; None for None."""
+    if value is None:
+        return None
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError:
+        _fail(ValueError(f"{option} must be a date like 2026-11-29"))
+    if end:
+        day += dt.timedelta(days=1)
+    return int(dt.datetime.combine(day, dt.time.min, dt.UTC).timestamp() * 1000)
+
+
 @app.command()
 def heatmap(url: str = typer.Option(..., help="Page URL (query string ignored)."),
-            kind: str = typer.Option("click", help="click or scroll."),
-            viewport: Optional[str] = typer.Option(None, help="desktop, tablet or mobile (default: all)."),
+            kind: str = typer.Option("click", help="click, move or scroll."),
+            viewport: Optional[str] = typer.Option(None, help="desktop, tablet or mobile (default: the one with most page views)."),
+            since: Optional[str] = typer.Option(None, "--from", help="First day (YYYY-MM-DD, UTC)."),
+            until: Optional[str] = typer.Option(None, "--to", help="Last day, included (YYYY-MM-DD, UTC)."),
             output: Path = typer.Option(Path("heatmap.png"), "-o", "--output", help="PNG file to write."),
             project: Optional[str] = typer.Option(None, help="Only this project.")) -> None:
-    """Render a click or scroll map of one page to a PNG.
+    """Render a click, move or scroll map of one page to a PNG.
 
-    Example: replayvault heatmap --url https://posthog.com/ --kind click -o click.png
+    Example: replayvault heatmap --url https://posthog.com/ --kind click --from 2026-11-01 -o click.png
     """
-    from .heatmaps import heatmap_png
+    from .heatmaps import KINDS, heatmap_png
 
-    if kind not in ("click", "scroll"):
-        _fail(ValueError("--kind must be click or scroll"))
+    if kind not in KINDS:
+        _fail(ValueError("--kind must be click, move or scroll"))
     if viewport not in (None, "desktop", "tablet", "mobile"):
         _fail(ValueError("--viewport must be desktop, tablet or mobile"))
+    since_ms, until_ms = _day(since, "--from"), _day(until, "--to", end=True)
+    if since_ms is not None and until_ms is not None and until_ms <= since_ms:
+        _fail(ValueError("--to must not be before --from"))
     try:
         with err.status("rendering heatmap (page backdrop in headless Chromium)…"):
-            png = heatmap_png(_runtime(), url=url, kind=kind, viewport=viewport, project=project)
+            png = heatmap_png(_runtime(), url=url, kind=kind, viewport=viewport, project=project,
+                              since_ms=since_ms, until_ms=until_ms)
     except ReplayVaultError as exc:
         _fail(exc)
     output.write_bytes(png)

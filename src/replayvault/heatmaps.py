@@ -35,8 +35,9 @@ from .render.backdrop import RenderedPage, render_backdrop, render_page
 from .render.heatmap import render_click_map, render_move_map, render_scroll_map
 from .runtime import Runtime
 
-__all__ = ["KINDS", "Heatmap", "PlacedClicks", "dominant_class", "dominant_viewport", "heatmap", "heatmap_json",
-           "heatmap_png", "placed_clicks"]
+__all__ = ["KINDS", "Heatmap", "PlacedClicks", "ReferenceSnapshot", "dominant_class", "dominant_viewport",
+           "heatmap", "heatmap_json", "heatmap_layers", "heatmap_png", "placed_clicks", "placed_signals",
+           "reference_snapshot"]
 
 DEFAULT_WIDTH_PX = 1280
 MAX_HEIGHT_PX = 10_000
@@ -93,22 +94,55 @@ def _median(values: np.ndarray, default: int) -> int:
     return int(np.median(vals)) if vals.size else default
 
 
+@dataclass(frozen=True)
+class ReferenceSnapshot:
+    """The page every map of one URL and viewport class is drawn on.
+
+    ``events``: ``[meta, full_snapshot]`` with only shared text left (see the module docstring);
+    ``width``: the recorded viewport width (px); ``snapshot_id``/``text_key`` identify it for caches.
+    """
+
+    events: list[dict[str, Any]]
+    width: int
+    snapshot_id: int
+    text_key: int
+
+    @property
+    def node(self) -> dict[str, Any]:
+        """The full snapshot's serialized node tree (``rrweb-snapshot`` shape)."""
+        return self.events[1]["data"]["node"]
+
+
+def reference_snapshot(rt: Runtime, url: str, viewport: str | None,
+                       project: str | None = None) -> ReferenceSnapshot | None:
+    """The newest masked full snapshot of ``url`` for a viewport class, unshared text blanked; None without one.
+
+    Text survives only when at least ``REPLAYVAULT_BACKDROP_MIN_SESSIONS`` of the
+    :data:`SHARED_TEXT_SAMPLE` newest sessions showed it (:mod:`.privacy.common_text`): a heatmap
+    reader never sees one customer's data.
+    """
+    found = snapshots_for_url(rt, url, viewport_class=viewport, project_id=project, limit=SHARED_TEXT_SAMPLE)
+    if not found:
+        return None
+    keep = shared_texts([texts(ev[1]["data"]["node"]) for _, _, ev in found], rt.settings.backdrop_min_sessions)
+    snapshot_id, _, (meta, full) = found[0]
+    events = [meta, {**full, "data": {**full["data"], "node": blank_unshared(full["data"]["node"], keep)}}]
+    return ReferenceSnapshot(events, int(meta["data"].get("width") or DEFAULT_WIDTH_PX), snapshot_id,
+                             hash(frozenset(keep)))
+
+
 def _page(rt: Runtime, url: str, viewport: str | None, project: str | None,
           selectors: frozenset[str] = frozenset()) -> RenderedPage | None:
     """The reference page rendered once (cached) with the boxes of ``selectors``.
 
     A cached render that lacks some of ``selectors`` is redone for all of them together.
     """
-    found = snapshots_for_url(rt, url, viewport_class=viewport, project_id=project, limit=SHARED_TEXT_SAMPLE)
-    if not found:
+    ref = reference_snapshot(rt, url, viewport, project)
+    if ref is None:
         return None
-    # Only text that enough sessions share is drawn (privacy.common_text): no single customer's data.
-    keep = shared_texts([texts(ev[1]["data"]["node"]) for _, _, ev in found], rt.settings.backdrop_min_sessions)
-    snapshot_id, _, (meta, full) = found[0]
-    events = [meta, {**full, "data": {**full["data"], "node": blank_unshared(full["data"]["node"], keep)}}]
-    width = int(meta["data"].get("width") or DEFAULT_WIDTH_PX)
+    events, width = ref.events, ref.width
     # Snapshot ids restart in every database; the kept text changes as sessions arrive.
-    key = (str(rt.settings.data_dir), snapshot_id, width, hash(frozenset(keep)))
+    key = (str(rt.settings.data_dir), ref.snapshot_id, width, ref.text_key)
     with _BACKDROPS_LOCK:
         cached = _BACKDROPS.get(key, False)
         if cached is not False:
@@ -280,3 +314,84 @@ def heatmap_json(rt: Runtime, *, url: str, kind: str = "click", viewport: str | 
         body["anchored_clicks"], body["fallback_clicks"] = hm.anchored_clicks, hm.fallback_clicks
     body["scroll" if kind == "scroll" else "grid"] = hm.data.to_dict()
     return body
+
+
+def placed_signals(rt: Runtime, *, url: str, viewport: str | None = None, kinds: tuple[str, ...] = ("rage_click",),
+                   project: str | None = None, since_ms: int | None = None,
+                   until_ms: int | None = None) -> dict[str, list[list[float]]]:
+    """Click signals of ``url`` for one viewport class, placed on the reference page: ``{kind: [[x, y, count], ...]}``.
+
+    A signal whose target selector matches an element of the reference snapshot goes to the centre
+    of that element's box (signals keep no offset inside the target); others stay at their own page
+    coordinates (px). Signals without a position (u-turns) are left out. The viewport class of a
+    signal is its page view's (``page_views.device_class``); ``since_ms <= ts < until_ms``.
+
+    Raises:
+        NotFound: no page view of ``url`` was recorded.
+    """
+    viewport = _viewport(rt, url, viewport, project)
+    store = rt.analytics
+    classes = {(r["session_id"], r["page_view"]): r["device_class"]
+               for r in store.behaviour_rows("page_views", project_id=project, url=url)}
+    rows = [r for r in store.behaviour_rows("signals", project_id=project, url=url, kinds=kinds,
+                                            since_ms=since_ms, until_ms=until_ms)
+            if classes.get((r["session_id"], r["page_view"])) == viewport and r["x"] is not None
+            and r["y"] is not None]
+    selectors = frozenset(r["selector"] for r in rows if isinstance(r["selector"], str))
+    page = _page(rt, url, viewport, project, selectors) if rows else None
+    boxes = page.boxes if page is not None else {}
+    out: dict[str, list[list[float]]] = {k: [] for k in kinds}
+    for r in rows:
+        box = boxes.get(r["selector"]) if r["selector"] else None
+        x, y = (box.x + box.w / 2, box.y + box.h / 2) if box is not None else (float(r["x"]), float(r["y"]))
+        out[r["kind"]].append([round(x, 1), round(y, 1), int(r["count"])])
+    return out
+
+
+def _levels(values: np.ndarray) -> list[int]:
+    """A 0..1 grid as row-major 0..255 integers (what a canvas ImageData needs)."""
+    return np.clip(np.rint(np.asarray(values, dtype=np.float64) * 255), 0, 255).astype(np.uint8).ravel().tolist()
+
+
+def heatmap_layers(rt: Runtime, *, url: str, viewport: str | None = None, project: str | None = None,
+                   since_ms: int | None = None, until_ms: int | None = None) -> dict[str, Any]:
+    """Every layer of the interactive heatmap view, on one reference page (px; ms; shares 0..1).
+
+    Returns ``{url, viewport, width, height, since_ms, until_ms, layers}`` where ``layers`` holds
+    ``click`` and ``move`` as ``{cell_px, cols, rows, values, count, ...}`` (``values``: row-major
+    0..255 levels of the smoothed density, 255 = hottest cell; click adds ``anchored``/``fallback``,
+    move ``dwell_ms``), ``scroll`` as ``{step_px, shares, fold_px, average_fold_px, page_views}`` and
+    ``rage``/``dead`` as ``{points: [[x, y, clicks]], count}`` (:func:`placed_signals`). A layer
+    without data is None. Width and height are the reference page's, so layers line up with the
+    static page of :func:`reference_snapshot`.
+
+    Raises:
+        NotFound: no page view of ``url`` was recorded (for that viewport class).
+    """
+    viewport = _viewport(rt, url, viewport, project)
+    window = {"since_ms": since_ms, "until_ms": until_ms}
+    click = heatmap(rt, url=url, kind="click", viewport=viewport, project=project, **window)
+    layers: dict[str, Any] = {"click": None, "move": None, "scroll": None, "rage": None, "dead": None}
+    grid = click.data
+    if isinstance(grid, ClickGrid) and grid.clicks:
+        layers["click"] = {"cell_px": grid.cell_px, "cols": grid.cols, "rows": grid.rows, "values": _levels(grid.values),
+                           "count": grid.clicks, "anchored": click.anchored_clicks, "fallback": click.fallback_clicks}
+    try:
+        move = heatmap(rt, url=url, kind="move", viewport=viewport, project=project, **window).data
+        scroll = heatmap(rt, url=url, kind="scroll", viewport=viewport, project=project, **window).data
+    except NotFound:
+        move = scroll = None
+    if isinstance(move, MoveGrid) and move.moves:
+        layers["move"] = {"cell_px": move.cell_px, "cols": move.cols, "rows": move.rows,
+                          "values": _levels(move.values), "count": move.moves, "dwell_ms": round(move.dwell_ms)}
+    if isinstance(scroll, ScrollMap) and scroll.page_views:
+        d = scroll.to_dict()
+        layers["scroll"] = {"step_px": d["step_px"], "shares": d["share"], "fold_px": d["fold_px"],
+                            "average_fold_px": d["average_fold_px"], "page_views": d["page_views"]}
+    signals = placed_signals(rt, url=url, viewport=viewport, kinds=("rage_click", "dead_click"), project=project,
+                             **window)
+    for kind, name in (("rage_click", "rage"), ("dead_click", "dead")):
+        if signals[kind]:
+            layers[name] = {"points": signals[kind], "count": len(signals[kind])}
+    return {"url": url, "viewport": viewport, "width": click.width, "height": click.height, **window,
+            "layers": layers}

@@ -120,6 +120,7 @@ ROUTE_RULES: Final[dict[tuple[str, str], RouteRule]] = {
     ("GET", "/api/v1/privacy/capture-compliance"): P.SESSIONS_LIST,
     ("GET", "/api/v1/pages"): P.HEATMAPS_READ,
     ("GET", "/api/v1/heatmaps"): P.HEATMAPS_READ,
+    ("GET", "/api/v1/heatmaps/layers"): P.HEATMAPS_READ,
     # API: behaviour analytics (web.api_analytics)
     ("GET", "/api/v1/sessions/search"): P.SESSIONS_LIST,
     ("GET", "/api/v1/sessions/{session_id}/signals"): P.SESSIONS_LIST,
@@ -158,6 +159,10 @@ ROUTE_RULES: Final[dict[tuple[str, str], RouteRule]] = {
     ("POST", "/sessions/{session_id}/access"): P.RECORDINGS_READ,
     ("POST", "/sessions/{session_id}/exports"): P.EXPORTS_REQUEST,
     ("GET", "/heatmaps"): P.HEATMAPS_READ,
+    ("GET", "/heatmaps/view"): P.HEATMAPS_READ,
+    ("GET", "/heatmaps/frame"): P.HEATMAPS_READ,
+    ("GET", "/funnels"): P.HEATMAPS_READ,
+    ("GET", "/forms"): P.HEATMAPS_READ,
     ("GET", "/audit"): P.AUDIT_READ,
     ("POST", "/audit/checkpoints"): P.AUDIT_CHECKPOINT,
     ("GET", "/exports"): Rule.AUTHENTICATED,

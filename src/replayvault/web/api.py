@@ -193,14 +193,17 @@ def pages(request: Request, project: str | None = None) -> list[dict]:
     return _rt(request).analytics.pages(project)
 
 
-@router.get("/heatmaps", summary="Click or scroll heatmap of a page")
+@router.get("/heatmaps", summary="Click, move or scroll heatmap of a page")
 def heatmap(
     request: Request,
     url: str = Query(..., max_length=2048, description="Page URL; query string and fragment are ignored"),
-    kind: Literal["click", "scroll"] = "click",
+    kind: Literal["click", "move", "scroll"] = "click",
     viewport: Literal["desktop", "tablet", "mobile"] | None = None,
     format: Literal["json", "png"] = "json",
     project: str | None = None,
+    since_ms: int | None = Query(None, ge=0, le=2**53, description="From (epoch ms, inclusive)"),
+    until_ms: int | None = Query(None, ge=0, le=2**53, description="To (epoch ms, exclusive)"),
 ) -> Response:
     """JSON grid (``format=json``) or a PNG image drawn over the page backdrop (``format=png``)."""
-    return heatmaps.respond(_rt(request), url=url, kind=kind, viewport=viewport, fmt=format, project=project)
+    return heatmaps.respond(_rt(request), url=url, kind=kind, viewport=viewport, fmt=format, project=project,
+                            since_ms=since_ms, until_ms=until_ms)

@@ -26,7 +26,8 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from ..config import get_settings
 from ..errors import AccessDenied, NotAuthenticated, PasswordChangeRequired, ReplayVaultError, TooManyAttempts
 from ..runtime import Runtime
-from . import api, api_analytics, api_audit, api_people, dashboard
+from . import api, api_audit, api_people, dashboard
+from . import api_analytics, dashboard_analytics, dashboard_behaviour
 from .auth import enforce
 
 __all__ = ["create_app", "STATIC_DIR"]
@@ -149,6 +150,9 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(api_people.router)
     app.include_router(api_audit.router)
     app.include_router(dashboard.router)
+    app.include_router(dashboard_behaviour.router)
+    app.include_router(dashboard_analytics.router)
+    app.include_router(dashboard_analytics.api_router)
     STATIC_DIR.mkdir(exist_ok=True)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -30,7 +30,7 @@ from ..governance.access import training_status, use_grant
 from ..governance.permissions import Permission, permissions_for, purposes_for
 from ..governance.reading import ask_export, decide, declare_purpose, download_export, list_exports, viewers
 from ..heatmaps import dominant_class
-from ..recordings import capture_compliance, get_session, list_sessions, session_evidence
+from ..recordings import get_session, session_evidence
 from .api_audit import verification_status
 from .api_people import add_training, users_overview
 from .api_people import training as list_training
@@ -152,10 +152,12 @@ def logout(request: Request) -> Response:
 # -- sessions and replay -----------------------------------------------------------------------
 @router.get("/", response_class=HTMLResponse)
 def sessions_page(request: Request) -> HTMLResponse:
-    """Sessions list: time, duration, pages, clicks, masked items."""
-    rows = list_sessions(request.app.state.rt)
-    return _page(request, "sessions.html", {"sessions": rows, "nav": "sessions",
-                                            "capture": capture_compliance(request.app.state.rt)})
+    """Sessions list: time, duration, pages, clicks, signals, masked items; search filters, sorting and
+    paging (query string: see :func:`.dashboard_behaviour.session_list`)."""
+    from .dashboard_behaviour import session_list  # imported here: that module builds on this one
+
+    ctx, status = session_list(request)
+    return _page(request, "sessions.html", ctx, status)
 
 
 def _session_ctx(request: Request, session_id: str, grant_id: str | None, error: str | None = None) -> dict[str, Any]:
@@ -209,10 +211,10 @@ def session_export(request: Request, session_id: str, purpose: str = Form("", ma
 @router.get("/heatmaps", response_class=HTMLResponse)
 def heatmaps_page(request: Request, url: str | None = None, kind: str = "click",
                   viewport: str | None = None) -> HTMLResponse:
-    """Pages with their page views; with ``url``, that page's click or scroll map."""
+    """Pages with their page views; with ``url``, that page's click, move or scroll map."""
     rt = request.app.state.rt
     pages = rt.analytics.pages(None)
-    if kind not in ("click", "scroll"):
+    if kind not in ("click", "move", "scroll"):
         kind = "click"
     counts = rt.analytics.viewport_counts(url) if url else {}
     if viewport not in ("desktop", "tablet", "mobile"):

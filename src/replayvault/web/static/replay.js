@@ -25,6 +25,97 @@
       lastT = t; lastWall = now;
     });
   }
+  // Frustration signals as markers on a strip under the player's progress bar; clicking a marker
+  // (or a time in the signal list) plays from 1 s before the signal. Such jumps are seeks: audited.
+  var LABELS = { rage_click: "rage click", dead_click: "dead click", error_click: "error click",
+                 u_turn: "u-turn", thrashed_cursor: "thrashed cursor" };
+  var LEAD_MS = 1000;
+
+  function clock(ms) {
+    var s = Math.floor(ms / 1000);
+    return Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
+  }
+
+  function seekTo(player, meta, ts) {
+    var at = Math.min(Math.max(0, ts - meta.startTime - LEAD_MS), meta.totalTime);
+    player.goto(at, true);
+  }
+
+  function alignStrip(strip) {
+    var bar = el.querySelector(".rr-progress");
+    if (!bar) return;
+    var outer = el.getBoundingClientRect(), inner = bar.getBoundingClientRect();
+    strip.style.marginLeft = Math.max(0, inner.left - outer.left) + "px";
+    strip.style.width = inner.width + "px";
+  }
+
+  function drawMarkers(player) {
+    var strip = document.getElementById("signal-strip");
+    if (!strip || !strip.dataset.signals || !player || !player.getMetaData) return;
+    var meta = player.getMetaData();
+    document.querySelectorAll("button.seek[data-ts]").forEach(function (b) {
+      b.addEventListener("click", function () { seekTo(player, meta, Number(b.dataset.ts)); });
+    });
+    fetch(strip.dataset.signals, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) {
+        if (!r.ok) throw new Error("HTTP " + r.status);
+        return r.json();
+      })
+      .then(function (data) {
+        var signals = (data && data.signals) || [];
+        var total = Math.max(1, meta.totalTime || 1);
+        strip.hidden = false;
+        alignStrip(strip);
+        var width = strip.clientWidth || 600;
+        var track = document.createElement("div");
+        track.className = "track";
+        // Markers closer than their width go to the next lane (at most 4), so each stays clickable.
+        var laneEnds = [];
+        signals.forEach(function (s) {
+          var kind = /^[a-z_]+$/.test(s.kind) ? s.kind : "other";
+          var at = Math.min(Math.max(0, s.ts_ms - meta.startTime), total);
+          var px = at / total * width;
+          var lane = laneEnds.findIndex(function (end) { return end <= px - 5; });
+          if (lane < 0) lane = laneEnds.length < 4 ? laneEnds.length : laneEnds.indexOf(Math.min.apply(null, laneEnds));
+          laneEnds[lane] = px + 5;
+          var b = document.createElement("button");
+          b.type = "button";
+          b.className = "marker k-" + kind;
+          b.style.left = (at / total * 100).toFixed(3) + "%";
+          b.style.top = (2 + lane * 14) + "px";
+          b.title = (LABELS[kind] || kind) + (kind === "rage_click" ? " (" + s.count + " clicks)" : "") + " at " + clock(at);
+          b.setAttribute("aria-label", b.title);
+          b.addEventListener("click", function () { seekTo(player, meta, s.ts_ms); });
+          track.appendChild(b);
+        });
+        track.style.height = (4 + Math.max(1, laneEnds.length) * 14) + "px";
+        var legend = document.createElement("div");
+        legend.className = "legend small";
+        var counts = {};
+        signals.forEach(function (s) { counts[s.kind] = (counts[s.kind] || 0) + 1; });
+        Object.keys(LABELS).forEach(function (kind) {
+          if (!counts[kind]) return;
+          var pill = document.createElement("span");
+          pill.className = "sig k-" + kind;
+          pill.textContent = LABELS[kind] + " " + counts[kind];
+          legend.appendChild(pill);
+        });
+        var note = document.createElement("span");
+        note.className = "dim";
+        note.textContent = signals.length ? "click a marker to play from just before the signal"
+                                          : "no frustration signal in this session";
+        legend.appendChild(note);
+        strip.appendChild(track);
+        strip.appendChild(legend);
+        strip.dataset.ready = String(signals.length);
+      })
+      .catch(function (err) {
+        strip.hidden = false;
+        strip.textContent = "signal markers unavailable (" + String(err.message || err) + ")";
+        strip.dataset.ready = "error";
+      });
+  }
+
   fetch(el.dataset.events, { credentials: "same-origin", headers: { Accept: "application/json" } })
     .then(function (r) {
       if (!r.ok) throw new Error("could not load events (HTTP " + r.status + ")");
@@ -50,6 +141,7 @@
       });
       el.dataset.ready = "1";
       watchSeeks(window.replayvaultPlayer);
+      drawMarkers(window.replayvaultPlayer);
     })
     .catch(function (err) {
       el.textContent = String(err.message || err);
