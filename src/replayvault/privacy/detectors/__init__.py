@@ -9,6 +9,8 @@ given in one pass (:mod:`._scanner`) and calls each hit's validator.
 :data:`REGISTRY` is the one registry; a policy enables detectors by name with :func:`select`.
 :data:`DETECTORS` is the default selection (what masking uses unless told otherwise).
 To add a detector: write ``privacy/detectors/<name>.py`` and append it to :data:`REGISTRY`.
+Validators keep bounded caches of their verdicts keyed by candidate strings (:mod:`._cache`);
+:func:`clear_caches` empties them.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ from typing import Callable, Iterable, Sequence
 
 from ...errors import UnknownDetector
 from . import aba, bic, bip39, card, crypto, email, iban, ip, national_id, otp, phone, secret, ssn
+from ._cache import clear_caches
 from ._finding import Finding, Validation
-from ._scanner import Spec, scanner_for, spec_of
+from ._scanner import Scanner, Spec, scanner_for, spec_of
 
 __all__ = [
     "DETECTORS",
@@ -30,6 +33,7 @@ __all__ = [
     "Finding",
     "UnknownDetector",
     "Validation",
+    "clear_caches",
     "find_all",
     "normalize",
     "resolve",
@@ -117,13 +121,38 @@ def find_all(text: str, detectors: Sequence[Detector] = DETECTORS) -> list[Findi
     without one (a plain ``find`` function) run on their own.
     """
     text = normalize(text)
-    specs = tuple(d.spec for d in detectors if d.spec is not None)
-    out = scanner_for(specs).scan(text) if specs else []
-    for det in detectors:
-        if det.spec is None:
+    scanner, plain = _plan(detectors)
+    out = scanner.scan(text) if scanner is not None else []
+    if plain:  # the scanner's findings are sorted already
+        for det in plain:
             out.extend(det.find(text))
-    out.sort(key=lambda f: (f.start, -(f.end - f.start)))
+        out.sort(key=lambda f: (f.start, -(f.end - f.start)))
     return out
+
+
+#: ``id(detectors) -> (detectors, scanner, plain detectors)`` of the last selections seen. The
+#: selection itself is kept, so its id cannot be reused while its entry exists.
+_PLANS: dict[int, tuple[Sequence[Detector], Scanner | None, tuple[Detector, ...]]] = {}
+
+
+def _plan(detectors: Sequence[Detector]) -> tuple[Scanner | None, tuple[Detector, ...]]:
+    """The compiled scanner of ``detectors`` and those without a scanner spec.
+
+    A tuple is looked up by identity: masking passes the same tuple for every string, and
+    hashing 13 detector dataclasses cost more than scanning a short text node. Any other
+    sequence (a list may change) is planned afresh.
+    """
+    known = _PLANS.get(id(detectors))
+    if known is not None and known[0] is detectors:
+        return known[1], known[2]
+    specs = tuple(d.spec for d in detectors if d.spec is not None)
+    plan = (scanner_for(specs) if specs else None, tuple(d for d in detectors if d.spec is None))
+    if type(detectors) is not tuple:
+        return plan
+    if len(_PLANS) >= 64:
+        _PLANS.clear()
+    _PLANS[id(detectors)] = (detectors, *plan)
+    return plan
 
 
 def resolve(findings: Sequence[Finding]) -> list[Finding]:

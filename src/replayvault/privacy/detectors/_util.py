@@ -5,7 +5,30 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
-__all__ = ["ALNUM", "DIGITS", "ContextWords", "has_context", "is_alnum", "is_digit", "isolated", "run_end", "run_start"]
+__all__ = ["ALNUM", "ASCII_WITH_NON_ASCII_CASE", "DIGITS", "ContextWords", "has_context", "is_alnum", "is_digit", "isolated",
+           "run_end", "run_start"]
+
+
+#: ASCII letters that Python's case-insensitive matching also pairs with a non-ASCII character:
+#: ``i`` (``İ``, ``ı``), ``k`` (Kelvin sign ``K``), ``s`` (long s ``ſ``). A test recomputes it
+#: over every code point.
+ASCII_WITH_NON_ASCII_CASE = frozenset("iks")
+
+
+def _hex(ch: str) -> str:
+    return ch if ch.isascii() and ch.isalnum() else f"\\x{ord(ch):02x}"
+
+
+def _ascii_class(ch: str) -> str:
+    """A character class matching what ``ch`` matches case-insensitively, as the scanner sees it.
+
+    The scanner's text has every non-ASCII character replaced by ``?``; so ``é`` becomes ``[?]``,
+    ``k`` becomes ``[Kk?]`` (the Kelvin sign matches ``k`` too), ``t`` becomes ``[Tt]``.
+    """
+    forms = {a for a in map(chr, range(128)) if re.fullmatch(re.escape(ch), a, re.IGNORECASE)}
+    if not ch.isascii() or ch.lower() in ASCII_WITH_NON_ASCII_CASE:
+        forms.add("?")
+    return "[" + "".join(_hex(f) for f in sorted(forms)) + "]"
 
 
 class ContextWords:
@@ -15,6 +38,18 @@ class ContextWords:
         self.words = tuple(sorted({w.lower() for w in words}, key=len, reverse=True))
         alternatives = "|".join(re.escape(w) for w in self.words)
         self.regex = re.compile(rf"(?<![^\W_])(?:{alternatives})(?![^\W_])", re.IGNORECASE)
+
+    def prefilter(self) -> tuple[str, ...]:
+        """Regexes (common subset of ``re`` and Hyperscan) whose match *ends* include the end of every
+        match of :attr:`regex`, in the scanner's ASCII text (non-ASCII characters replaced by ``?``).
+
+        One per word: the word, case folded by explicit classes (:func:`_ascii_class`, no engine
+        flag), after the start of the text or a character that is no ASCII letter or digit. The
+        exact rule (no letter or digit of any script before, none after) only removes matches;
+        so "no prefilter match ends in ``(start - window, start]``" proves :meth:`before` is
+        false, and the scanner skips the validator of a detector that needs a context word.
+        """
+        return tuple("(?:^|[^A-Za-z0-9])" + "".join(_ascii_class(ch) for ch in w) for w in self.words)
 
     def before(self, text: str, start: int, window: int) -> bool:
         """True when a context word lies in the ``window`` characters before ``start``."""

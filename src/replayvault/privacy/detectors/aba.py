@@ -13,6 +13,7 @@ from stdnum.us import rtn as _rtn
 
 from . import _scanner
 from ._finding import Finding, Validation
+from ._cache import candidate_cache
 from ._util import DIGITS, ContextWords, has_context, isolated, run_end
 
 KIND = "aba"
@@ -25,8 +26,13 @@ PATTERNS = [
     ("digits", r"\b[0-9]{9}"),
 ]
 _CONTEXT = ContextWords(CONTEXT)
+#: Patterns whose validate() rejects every span without a context word in the window before it
+#: (pattern name -> words, window); their spans keep the candidate's start. The scanner skips
+#: their candidates when no such word can be near (see ``_scanner``).
+REQUIRES_CONTEXT = {"digits": (_CONTEXT, CONTEXT_WINDOW)}
 
 
+@candidate_cache
 def checksum_ok(number: str) -> bool:
     """True for 9 digits whose 3-7-1 weighted sum is divisible by 10."""
     return len(number) == 9 and number.isdigit() and _rtn.is_valid(number)

@@ -11,6 +11,7 @@ The finding spans the whole run.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from functools import lru_cache
 
@@ -28,10 +29,15 @@ CHECKSUM_LENGTHS = frozenset({12, 15, 18, 21, 24})
 MERGE_OVERLAPS = True
 
 PATTERNS = [
-    ("words", r"\b[a-z]{3,8}(?:[ \t\r\n]{1,2}[a-z]{3,8}){11}"),
+    # Twelve words; the last one read whole (3-7 letters and what follows them) or as its first
+    # eight letters, so the engine reports one end per window, not one per letter 3-8 of the
+    # last word. spans() walks whole words from the region's start; the extra character never
+    # starts a wordlist word (it is no lower-case letter).
+    ("words", r"\b[a-z]{3,8}(?:[ \t\r\n]{1,2}[a-z]{3,8}){10}[ \t\r\n]{1,2}(?:[a-z]{3,7}(?:[^a-z]|$)|[a-z]{8})"),
 ]
 _WORD = re.compile(r"[A-Za-z]+")
-_SPACE = frozenset(" \t\r\n\f\v")
+_SPACES = " \t\r\n\f\v"
+_SPACE = frozenset(_SPACES)
 
 
 @lru_cache(maxsize=1)
@@ -45,73 +51,95 @@ def wordlist() -> frozenset[str]:
     return frozenset(_mnemonic().wordlist)
 
 
-def _word_at(text: str, pos: int) -> tuple[int, int]:
-    """The ``[A-Za-z]+`` word around ``pos`` (which is inside or at the start of a word)."""
-    start = pos
-    while start > 0 and text[start - 1].isascii() and text[start - 1].isalpha():
-        start -= 1
-    m = _WORD.match(text, start)
-    assert m is not None
-    return m.span()
+@lru_cache(maxsize=1)
+def _index() -> dict[str, int]:
+    """Word -> its 11-bit index in the English wordlist."""
+    return {w: i for i, w in enumerate(_mnemonic().wordlist)}
+
+
+def checksum_ok(words: list[str]) -> bool:
+    """True when 12/15/18/21/24 wordlist words carry a valid BIP-39 checksum.
+
+    BIP-39 "Generating the mnemonic", backwards: the words' 11-bit indexes concatenated are
+    ``ENT`` bits of entropy then ``CS = ENT / 32`` checksum bits, which must equal the first
+    ``CS`` bits of SHA-256(entropy). Same verdict as ``Mnemonic("english").check`` (a test
+    compares them), without its ``list.index`` per word.
+    """
+    if len(words) not in CHECKSUM_LENGTHS:
+        return False
+    index = _index()
+    bits = 0
+    for w in words:
+        i = index.get(w)
+        if i is None:
+            return False
+        bits = (bits << 11) | i
+    cs = len(words) * 11 // 33
+    entropy = (bits >> cs).to_bytes(cs * 4, "big")
+    return bits & ((1 << cs) - 1) == hashlib.sha256(entropy).digest()[0] >> (8 - cs)
+
+
+def _joined(gap: str) -> bool:
+    """Two words belong to one run when only whitespace (at least one character) lies between them."""
+    return bool(gap) and not gap.strip(_SPACES)
+
+
+def _run_start(text: str, w0: int, words: frozenset[str]) -> tuple[int, int]:
+    """Start of the run of wordlist words that ends with the word at ``w0``, and its extra word count."""
+    count = 0
+    while True:
+        i = w0
+        while i > 0 and text[i - 1] in _SPACE:
+            i -= 1
+        if i == w0 or i == 0 or not (text[i - 1].isascii() and text[i - 1].isalpha()):
+            return w0, count
+        p0 = i - 1
+        while p0 > 0 and text[p0 - 1].isascii() and text[p0 - 1].isalpha():
+            p0 -= 1
+        if text[p0:i] not in words:
+            return w0, count
+        w0, count = p0, count + 1
 
 
 def spans(text: str, start: int, end: int, pattern: str) -> list[tuple[int, int]]:
-    """The maximal runs of 12+ wordlist words (any whitespace between) overlapping the candidate region."""
+    """The maximal runs of 12+ wordlist words (any whitespace between) that hold a word of the region.
+
+    A word is a run of ASCII letters; two words are in one run when only whitespace lies
+    between them. The region starts at a word (the scanner's ``\\b``); the run of its first
+    word is extended backwards, the last run forwards past the region's end.
+    """
     words = wordlist()
-    # Walk the candidate's words; each maximal run of wordlist words is extended outwards.
     out: list[tuple[int, int]] = []
-    pos = start
-    while pos < end:
-        w0, w1 = _word_at(text, pos)
-        if text[w0:w1] not in words:
-            pos = w1
-            while pos < end and text[pos] in _SPACE:
-                pos += 1
+    run_start = run_end = -1  # the open run of wordlist words, if any
+    count = 0
+    for m in _WORD.finditer(text, start):
+        w0, w1 = m.span()
+        if run_start >= 0 and _joined(text[run_end:w0]) and text[w0:w1] in words:
+            run_end, count = w1, count + 1
             continue
-        run_start, run_end, count = _extend(text, w0, w1, words)
-        if count >= MIN_WORDS:
+        if run_start >= 0 and count >= MIN_WORDS:
             out.append((run_start, run_end))
-        pos = max(run_end, w1)
-        while pos < end and text[pos] in _SPACE:
-            pos += 1
+        run_start = -1
+        if w0 >= end:
+            break
+        if text[w0:w1] in words:
+            run_start, run_end, count = w0, w1, 1
+            if w0 == start:
+                run_start, before = _run_start(text, w0, words)
+                count += before
+    else:
+        if run_start >= 0 and count >= MIN_WORDS:
+            out.append((run_start, run_end))
     return out
-
-
-def _extend(text: str, w0: int, w1: int, words: frozenset[str]) -> tuple[int, int, int]:
-    """Grow the run of wordlist words around ``text[w0:w1]`` in both directions."""
-    count = 1
-    start, end = w0, w1
-    while True:  # backwards
-        i = start
-        while i > 0 and text[i - 1] in _SPACE:
-            i -= 1
-        if i == start or i == 0 or not (text[i - 1].isascii() and text[i - 1].isalpha()):
-            break
-        p0, p1 = _word_at(text, i - 1)
-        if text[p0:p1] not in words:
-            break
-        start, count = p0, count + 1
-    while True:  # forwards
-        i = end
-        while i < len(text) and text[i] in _SPACE:
-            i += 1
-        if i == end or i == len(text) or not (text[i].isascii() and text[i].isalpha()):
-            break
-        n0, n1 = _word_at(text, i)
-        if text[n0:n1] not in words:
-            break
-        end, count = n1, count + 1
-    return start, end, count
 
 
 def validate(text: str, start: int, end: int, pattern: str) -> Validation:
     """Confirmed for 12/15/18/21/24 words with a valid checksum, unknown for other runs of 12+."""
     phrase = text[start:end].split()
-    if len(phrase) < MIN_WORDS or any(w not in wordlist() for w in phrase):
+    words = wordlist()
+    if len(phrase) < MIN_WORDS or any(w not in words for w in phrase):
         return Validation.REJECTED
-    if len(phrase) in CHECKSUM_LENGTHS and _mnemonic().check(" ".join(phrase)):
-        return Validation.CONFIRMED
-    return Validation.UNKNOWN
+    return Validation.CONFIRMED if checksum_ok(phrase) else Validation.UNKNOWN
 
 
 def find(text: str) -> list[Finding]:

@@ -26,22 +26,29 @@ ISSUER_FIRST_DIGITS = frozenset("23456")
 MIN_GROUP = 2
 
 PATTERNS = [
-    # A run of digits with up to three separators between digits, holding 13+ digits; shorter
-    # runs are rejected inside the regex engine and never reach Python code. The scanner
-    # reports the whole run (its leftmost start, its furthest end).
-    ("digits", r"[0-9](?:[ .\-]{0,3}[0-9]){12,}"),
+    # A run of digits with up to three separators between digits, holding 13+ digits, and
+    # what ends the run: a character that is no digit or separator (after up to three
+    # separators), four separators, or the end of the text. Shorter runs are rejected inside
+    # the regex engine and never reach Python code; the terminator makes the engine report
+    # one match per run instead of one per digit past the 13th (CSS and SVG number lists).
+    # spans() trims the terminator: the candidate is the run from its first to its last digit.
+    ("digits", r"[0-9](?:[ .\-]{0,3}[0-9]){12,}(?:[ .\-]{0,3}[^0-9 .\-]|[ .\-]{4}|[ .\-]{0,3}$)"),
 ]
 _GROUP = re.compile(r"[0-9]+")
 
 
+#: Luhn value of a doubled digit: 2d, less 9 when two digits (ISO/IEC 7812-1 annex B).
+_DOUBLED = {str(d): (2 * d - 9 if d > 4 else 2 * d) for d in range(10)}
+_SEPARATORS = str.maketrans("", "", " .-")
+
+
 def luhn_ok(digits: str) -> bool:
-    """True when the digit string passes the Luhn (mod 10) check."""
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = ord(ch) - 48
-        if i % 2 == 1:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
+    """True when the digit string passes the Luhn (mod 10) check (ISO/IEC 7812-1 annex B).
+
+    From the right: every second digit (the check digit's left neighbour first) is doubled and
+    reduced by 9 when above 9; the sum of all must end in 0.
+    """
+    total = sum(map(int, digits[-1::-2])) + sum(map(_DOUBLED.__getitem__, digits[-2::-2]))
     return total % 10 == 0
 
 
@@ -60,19 +67,26 @@ def spans(text: str, start: int, end: int, pattern: str) -> list[tuple[int, int]
     consumed. A run glued to an ASCII letter (``0x5290...``, an IBAN's ``DE89 3704 ...``) holds
     no card.
     """
+    while not "0" <= text[end - 1] <= "9":  # the pattern's terminator
+        end -= 1
     if (start > 0 and text[start - 1].isascii() and text[start - 1].isalpha()) or (
         end < len(text) and text[end].isascii() and text[end].isalpha()
     ):
         return []
     run = text[start:end]
-    groups = [(m.start(), m.end()) for m in _GROUP.finditer(run)]
+    found = list(_GROUP.finditer(run))
+    groups = [m.span() for m in found]
+    strings = [m.group() for m in found]
     out: list[tuple[int, int]] = []
     i = 0
     while i < len(groups):
+        if strings[i][0] not in ISSUER_FIRST_DIGITS:
+            i += 1  # a card starts with an issuer's digit: none starts at this group
+            continue
         best = None
         digits = ""
         for j in range(i, len(groups)):
-            g = run[groups[j][0] : groups[j][1]]
+            g = strings[j]
             if len(groups) > 1 and len(g) < MIN_GROUP:
                 break
             digits += g
@@ -90,7 +104,9 @@ def spans(text: str, start: int, end: int, pattern: str) -> list[tuple[int, int]
 
 def validate(text: str, start: int, end: int, pattern: str) -> Validation:
     """Confirmed when the digits have a card issuer's first digit, a card length and a valid Luhn sum."""
-    digits = "".join(ch for ch in text[start:end] if "0" <= ch <= "9")
+    digits = text[start:end].translate(_SEPARATORS)  # spans() cut it from a run of digits and " .-"
+    if not (digits.isascii() and digits.isdigit()):
+        digits = "".join(ch for ch in digits if "0" <= ch <= "9")
     if MIN_DIGITS <= len(digits) <= MAX_DIGITS and _plausible(digits):
         return Validation.CONFIRMED
     return Validation.REJECTED

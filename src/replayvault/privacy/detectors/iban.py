@@ -10,6 +10,7 @@ compact token of 15-34 characters is accepted.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from . import _scanner
 from ._finding import Finding, Validation
@@ -34,34 +35,41 @@ LENGTHS: dict[str, int] = {
 MIN_LEN, MAX_LEN = 15, 34
 
 PATTERNS = [
-    # Country code + check digits + the next character: the start of an IBAN. spans() reads
-    # the rest from the text (_collect), so the candidate stays short and rare in prose.
-    ("spaced", r"[A-Za-z]{2}[0-9]{2}[ \-]?[A-Za-z0-9]"),
+    # Country code, check digits, then 11-30 more letters or digits (one space or dash allowed
+    # before each) and a character that is no letter or digit, or the end: every IBAN of
+    # 15-34 characters that ends at a token boundary has this shape (grouped or compact), and
+    # most runs of base64 or hex on a page do not. spans() reads the IBAN itself (_match_at).
+    ("spaced", r"[A-Za-z]{2}[0-9]{2}(?:[ \-]?[A-Za-z0-9]){11,30}(?:[^A-Za-z0-9]|$)"),
 ]
 _START = re.compile(r"(?<![0-9])[A-Za-z]{2}[0-9]{2}(?=[ \-]?[A-Za-z0-9])")
 _COMPACT_TAIL = re.compile(r"[A-Za-z0-9]*")
 
 
+#: ISO 7064 / ISO 13616 letter values: ``A`` -> ``10`` ... ``Z`` -> ``35`` (digits stay).
+_MOD97_VALUES = {ord(c): str(int(c, 36)) for c in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
+
+
 def mod97_ok(iban: str) -> bool:
-    """True when the compact IBAN (any case) passes the ISO 7064 mod-97-10 check."""
+    """True when the compact IBAN (any case) passes the ISO 7064 mod-97-10 check.
+
+    ISO 13616-1: move the first four characters to the end, replace each letter by two digits
+    (``A`` = 10 ... ``Z`` = 35), and the integer must be 1 modulo 97.
+    """
     s = (iban[4:] + iban[:4]).upper()
     if not s.isascii() or not s.isalnum():
         return False
-    return int("".join(str(int(c, 36)) for c in s)) % 97 == 1
+    return int(s.translate(_MOD97_VALUES)) % 97 == 1
+
+
+@lru_cache(maxsize=None)
+def _characters(want: int) -> re.Pattern[str]:
+    return re.compile(rf"(?:[ \-]?[A-Za-z0-9]){{{want}}}")
 
 
 def _collect(text: str, pos: int, want: int) -> int | None:
     """Read ``want`` alphanumerics from ``pos``, allowing one space or dash before each; return the end."""
-    n, i, size = 0, pos, len(text)
-    while n < want:
-        if i < size and text[i] in " -":
-            i += 1
-        if i < size and text[i].isascii() and text[i].isalnum():
-            n += 1
-            i += 1
-        else:
-            return None
-    return i
+    m = _characters(want).match(text, pos)
+    return m.end() if m else None
 
 
 def _at_boundary(text: str, end: int) -> bool:

@@ -33,6 +33,10 @@ PATTERNS = [
     ("ipv6", r"[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:"),
 ]
 
+#: An address has a candidate at every pair of colons; spans() reads the same run of hex digits,
+#: colons and dots from each, so overlapping candidates are handed over as one region.
+MERGE_OVERLAPS = frozenset({"ipv6"})
+
 _V6_CHARS = frozenset("0123456789abcdefABCDEF:.")
 _V6_BEFORE = re.compile(r"[0-9A-Fa-f]*:[0-9A-Fa-f:]*:$")
 
@@ -80,6 +84,10 @@ def _v4_ok(text: str, start: int, end: int) -> bool:
 def _v6_ok(text: str, start: int, end: int) -> bool:
     value = text[start:end]
     if value == "::" or (start > 0 and is_alnum(text[start - 1])):
+        return False
+    # RFC 4291 2.2: without "::" an address writes all 8 groups, 7 colons (6 before an IPv4 tail);
+    # times (10:30:00) and MAC addresses (5 colons) are turned away before ipaddress parses them.
+    if "::" not in value and value.count(":") < 6:
         return False
     if end < len(text) and is_alnum(text[end]):
         return False

@@ -35,6 +35,7 @@ from stdnum.nl import bsn
 
 from . import _scanner
 from ._finding import Finding, Validation
+from ._cache import candidate_cache
 from ._util import ContextWords, has_context, isolated
 
 KIND = "national_id"
@@ -80,6 +81,10 @@ _LENGTHS = {"de_idnr": 11, "fr_nir": 15, "fr_nif": 13, "nl_bsn": 9, "nl_bsn_dott
 _NO_CHECK_DIGIT = frozenset({"de_stnr", "gb_nino"})
 _CONTEXT = {name: ContextWords(words) for name, words in CONTEXT_WORDS.items()}
 _CONTEXT["nl_bsn_dotted"] = _CONTEXT["nl_bsn"]
+#: Patterns whose validate() rejects every span without a context word of its country in the
+#: window before it (pattern name -> words, window); no spans(). The scanner skips their
+#: candidates when no such word can be near (see ``_scanner``).
+REQUIRES_CONTEXT = {name: (_CONTEXT[name], CONTEXT_WINDOW) for name in sorted(CONTEXT_REQUIRED)}
 
 _NINO_FIRST_EXCLUDED = frozenset("DFIQUV")
 _NINO_SECOND_EXCLUDED = frozenset("DFIOQUV")
@@ -94,11 +99,13 @@ def nino_ok(value: str) -> bool:
     return v[0] not in _NINO_FIRST_EXCLUDED and v[1] not in _NINO_SECOND_EXCLUDED and v[:2] not in _NINO_PREFIX_EXCLUDED
 
 
-_CHECKS: dict[str, Callable[[str], bool]] = {
+_STDNUM_CHECKS: dict[str, Callable[[str], bool]] = {
     "de_idnr": idnr.is_valid, "de_stnr": stnr.is_valid, "fr_nir": nir.is_valid, "fr_nif": fr_nif.is_valid,
     "es_dni": dni.is_valid, "es_nie": nie.is_valid, "es_nif": es_nif.is_valid,
     "it_cf": codicefiscale.is_valid, "nl_bsn": bsn.is_valid, "nl_bsn_dotted": bsn.is_valid, "gb_nino": nino_ok,
 }  # fmt: skip
+#: Pattern -> its check (python-stdnum's ``is_valid``, or :func:`nino_ok`), each behind a candidate cache.
+_CHECKS = {name: candidate_cache(check) for name, check in _STDNUM_CHECKS.items()}
 
 
 def _compact(value: str) -> str:
@@ -111,11 +118,9 @@ def validate(text: str, start: int, end: int, pattern: str) -> Validation:
     want = _LENGTHS.get(pattern)
     if (want is not None and len(_compact(value)) != want) or not isolated(text, start, end, glue="-/."):
         return Validation.REJECTED
-    if not _CHECKS[pattern](value):
-        return Validation.REJECTED
     context = pattern in _CONTEXT and has_context(text, start, _CONTEXT[pattern], CONTEXT_WINDOW)
     needs_context = pattern in CONTEXT_REQUIRED or (pattern == "de_idnr" and value.count(" ") != 3)
-    if needs_context and not context:
+    if (needs_context and not context) or not _CHECKS[pattern](value):  # the context test is the cheaper
         return Validation.REJECTED
     if pattern in _NO_CHECK_DIGIT and not context:
         return Validation.UNKNOWN

@@ -30,6 +30,10 @@ PATTERNS = [
     ("digits", r"\b[0-9]{4}"),
 ]
 _CONTEXT = ContextWords(CONTEXT)
+#: Patterns whose validate() rejects every span without a context word in the window before it
+#: (pattern name -> words, window); their spans keep the candidate's start. The scanner skips
+#: their candidates when no such word can be near (see ``_scanner``).
+REQUIRES_CONTEXT = {"digits": (_CONTEXT, CONTEXT_WINDOW)}
 
 
 def spans(text: str, start: int, end: int, pattern: str) -> list[tuple[int, int]]:

@@ -26,6 +26,12 @@ they keep look-alikes out:
   only, must also follow the region's grouping (leniency ``EXACT_GROUPING``): ``2026-000123``
   is a valid US number but not written as one, ``666-12-3456`` is not a Spanish format;
 * a bare trunk-prefixed run needs at least :data:`MIN_BARE_DIGITS` digits.
+
+Cost: libphonenumber takes 40-100 µs per question, and most candidates on real pages are
+stylesheet and SVG numbers. So a candidate glued to a letter or digit on its left is dropped
+before any prefix is checked (validation would reject it anyway); ``EXACT_GROUPING`` is
+pre-checked from the metadata (:mod:`._phone_grouping`); and the verdicts are kept in candidate
+caches (:func:`~._cache.candidate_cache`), since the same numbers recur on every page.
 """
 
 from __future__ import annotations
@@ -39,7 +45,9 @@ from phonenumbers.phonenumbermatcher import _verify
 
 from . import _scanner
 from ._finding import Finding, Validation
-from ._util import isolated
+from ._phone_grouping import may_be_exactly_grouped
+from ._cache import candidate_cache
+from ._util import is_alnum, isolated
 
 KIND = "phone"
 VALIDATOR = "phonenumbers"
@@ -91,7 +99,7 @@ def _national_shape(region: str) -> tuple[str, frozenset[int], re.Pattern[str]]:
     return md.national_prefix or "", frozenset(desc.possible_length), re.compile(desc.national_number_pattern)
 
 
-@lru_cache(maxsize=16384)
+@candidate_cache
 def _plausible_regions(value: str, regions: tuple[str, ...]) -> tuple[str, ...]:
     """Regions whose numbering plan can hold these digits (a cheap test before the library).
 
@@ -116,40 +124,66 @@ def _plausible_regions(value: str, regions: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(out)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=None)
+def _grouping_stub(region: str) -> PhoneNumberMatcher:
+    """An idle matcher for ``region``: ``_verify`` takes one for the alternate-formats lookup (no state used)."""
+    return PhoneNumberMatcher("", region, leniency=Leniency.EXACT_GROUPING)
+
+
+def _parses_and_verifies(value: str, region: str, leniency: Leniency) -> bool:
+    """``parse(value, region)`` then the matcher's verification step at ``leniency`` (no candidate search)."""
+    try:
+        number = phonenumbers.parse(value, region, keep_raw_input=True)
+    except phonenumbers.NumberParseException:
+        return False
+    return bool(_verify(leniency, number, value, _grouping_stub(region)))
+
+
+@candidate_cache
 def _verified(value: str, regions: tuple[str, ...]) -> bool:
     """True when ``value`` as a whole is a number PhoneNumberMatcher would accept for one of ``regions``.
 
     Leniency ``VALID`` needs no grouping, so the value is parsed and put through the matcher's
     own verification step (``phonenumbermatcher._verify``: valid number, only valid extension
     characters, national prefix present where the region requires it); that skips the
-    matcher's candidate search, 5-10x the cost. ``EXACT_GROUPING`` runs the matcher itself.
+    matcher's candidate search, 5-10x the cost. ``EXACT_GROUPING`` runs the matcher itself,
+    but only after the same parse-and-verify step passed: a match of the whole value is the
+    matcher's ``_parse_and_verify(value)`` succeeding (an inner match never spans the whole
+    value), so a failed step is the matcher's "no" at 1/3 to 1/8 of its cost; and before that
+    step, :func:`~._phone_grouping.may_be_exactly_grouped` rejects most look-alikes (CSS and
+    SVG numbers) from the metadata alone.
     """
     leniency = _leniency(value)
     for region in regions:
+        if leniency is not Leniency.VALID and not may_be_exactly_grouped(value, region):
+            continue
+        if not _parses_and_verifies(value, region, leniency):
+            continue
         if leniency is Leniency.VALID:
-            try:
-                number = phonenumbers.parse(value, region, keep_raw_input=True)
-            except phonenumbers.NumberParseException:
-                continue
-            if _verify(Leniency.VALID, number, value, None):
-                return True
-        elif any(m.start == 0 and m.end == len(value) for m in PhoneNumberMatcher(value, region, leniency=leniency)):
+            return True
+        if any(m.start == 0 and m.end == len(value) for m in PhoneNumberMatcher(value, region, leniency=leniency)):
             return True
     return False
 
 
-def spans(text: str, start: int, end: int, pattern: str) -> list[tuple[int, int]]:
-    """The longest prefix of a candidate that is a phone number.
+def _start_isolated(text: str, start: int) -> bool:
+    """The left half of :func:`~._util.isolated` with :data:`_GLUE`: nothing glued before ``start``."""
+    if start == 0:
+        return True
+    before = text[start - 1]
+    if is_alnum(before):
+        return False
+    return not (start > 1 and before in _GLUE and is_alnum(text[start - 2]))
 
-    A candidate may run on into the next number (``(201) 555-0123 48213``): its prefixes that
-    end after a digit group are tried, longest first; a prefix is checked (:func:`_verified`)
-    only when it passes the cheap filters and fits a region's numbering plan. A national
-    candidate right after ``+`` or ``+1`` is the tail of an international one.
+
+@candidate_cache
+def _longest_number(value: str, regions: tuple[str, ...]) -> int:
+    """Length of the longest prefix of ``value`` that is a phone number of ``regions`` (0: none).
+
+    Only prefixes that end after a digit group are tried, longest first; a prefix is checked
+    (:func:`_verified`) only when it passes the cheap filters and fits a region's numbering plan.
+    Depends on its arguments alone, so it is cached (page text repeats: CSS, SVG paths, footers).
     """
-    if pattern != "intl" and _COUNTRY_CODE_BEFORE.search(text, max(0, start - 6), start):
-        return []
-    value = text[start:end]
     for cut in sorted({m.end() for m in _GROUP_END.finditer(value)}, reverse=True):
         prefix = value[:cut]
         digits = _digits(prefix)
@@ -157,10 +191,27 @@ def spans(text: str, start: int, end: int, pattern: str) -> list[tuple[int, int]
             break
         if digits > MAX_DIGITS or _NOT_PHONE.fullmatch(prefix):
             continue
-        regions = _plausible_regions(prefix, DEFAULT_REGIONS)
-        if regions and _verified(prefix, regions):
-            return [(start, start + cut)]
-    return []
+        plausible = _plausible_regions(prefix, regions)
+        if plausible and _verified(prefix, plausible):
+            return cut
+    return 0
+
+
+def spans(text: str, start: int, end: int, pattern: str) -> list[tuple[int, int]]:
+    """The longest prefix of a candidate that is a phone number (:func:`_longest_number`).
+
+    A candidate may run on into the next number (``(201) 555-0123 48213``). A national
+    candidate right after ``+`` or ``+1`` is the tail of an international one. A candidate
+    glued to a letter or digit on its left gives nothing: :func:`validate` would reject every
+    prefix of it (same start), so the numbering-plan checks are skipped (half the candidates
+    of page text: SVG path data such as ``M12.02-4.386-3.54``).
+    """
+    if not _start_isolated(text, start):
+        return []
+    if pattern != "intl" and _COUNTRY_CODE_BEFORE.search(text, max(0, start - 6), start):
+        return []
+    cut = _longest_number(text[start:end], DEFAULT_REGIONS)
+    return [(start, start + cut)] if cut else []
 
 
 def validate(text: str, start: int, end: int, pattern: str) -> Validation:

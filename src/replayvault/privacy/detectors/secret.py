@@ -41,11 +41,13 @@ PATTERNS = [
     ("hex64", r"\b[0-9a-fA-F]{64}"),
     ("hex64_0x", r"\b0x[0-9a-fA-F]{64}"),
     ("wif", r"\b[5KL9c][1-9A-HJ-NP-Za-km-z]{50}"),
-    ("jwt", r"\beyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*"),
+    # JWT and Slack: the token, then one character that ends it (or the end of the text), so
+    # the engine reports one match per token rather than one per character; spans() reads the end.
+    ("jwt", r"\beyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*(?:[^A-Za-z0-9_\-]|$)"),
     ("aws", r"\b(?:AKIA|ASIA)[A-Z0-9]{16}"),
     ("github", r"\bgh[pousr]_[A-Za-z0-9]{36}"),
     ("github_pat", r"\bgithub_pat_[A-Za-z0-9_]{82}"),
-    ("slack", r"\bxox[abprs]-[A-Za-z0-9\-]{10,}"),
+    ("slack", r"\bxox[abprs]-[A-Za-z0-9\-]{10,}(?:[^A-Za-z0-9\-]|$)"),
     ("stripe", r"\b[sr]k_live_[A-Za-z0-9]{24,}"),
     ("google", r"\bAIza[0-9A-Za-z_\-]{35}"),
     ("replayvault", r"\brv[wt]_[A-Za-z0-9_\-]{43}"),
@@ -90,10 +92,20 @@ def jwt_ok(value: str) -> bool:
     return isinstance(header, dict) and "alg" in header
 
 
+_JWT_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+_SLACK_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-")
+
+
 def spans(text: str, start: int, end: int, pattern: str) -> list[tuple[int, int]]:
-    """A WIF key is 51 or 52 characters: take the whole base58 run; other shapes stay as found."""
+    """The whole key: a WIF key's base58 run (51 or 52 characters); a JWT's three dot-separated
+    runs; a Slack token's run (their patterns end one character past the token). Other shapes
+    stay as found."""
     if pattern == "wif":
         end = run_end(text, end, _B58_CHARS)
+    elif pattern == "jwt":  # eyJ<run>.<run>.<run>, each run maximal (no dot inside)
+        end = run_end(text, run_end(text, run_end(text, start, _JWT_CHARS) + 1, _JWT_CHARS) + 1, _JWT_CHARS)
+    elif pattern == "slack":
+        end = run_end(text, start + 5, _SLACK_CHARS)
     return [(start, end)]
 
 

@@ -14,6 +14,7 @@ from stdnum.us import ssn as _ssn
 
 from . import _scanner
 from ._finding import Finding, Validation
+from ._cache import candidate_cache
 from ._util import DIGITS, ContextWords, has_context, isolated, run_end
 
 KIND = "ssn"
@@ -28,8 +29,13 @@ PATTERNS = [
     ("bare", r"\b[0-9]{9}"),
 ]
 _CONTEXT = ContextWords(CONTEXT)
+#: Patterns whose validate() rejects every span without a context word in the window before it
+#: (pattern name -> words, window); their spans keep the candidate's start. The scanner skips
+#: their candidates when no such word can be near (see ``_scanner``).
+REQUIRES_CONTEXT = {"bare": (_CONTEXT, CONTEXT_WINDOW)}
 
 
+@candidate_cache
 def rules_ok(digits: str) -> bool:
     """Area, group and serial rules for 9 digits (and stdnum's list of invalid numbers)."""
     if len(digits) != 9 or not digits.isdigit():
