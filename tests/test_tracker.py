@@ -273,7 +273,7 @@ def test_grant_sends_batches_with_session_and_increasing_seq(page: Any, stub: St
 
     consent = wait_for(page, stub.consent, what="consent post")
     assert stub.posts[0].path == "/api/v1/consent"  # the receipt precedes every batch
-    assert "cust-4242" not in stub.all_bodies()  # identify() stores only
+    assert "cust-4242" not in json.dumps([c.json for c in stub.consent()])  # the receipt carries no subject
     sid = page.evaluate("() => replayvault.sessionId()")
     assert consent[0].json == {"session_id": sid, "state": "granted"}
     assert consent[0].headers["x-replayvault-key"] == WRITE_KEY
@@ -283,6 +283,7 @@ def test_grant_sends_batches_with_session_and_increasing_seq(page: Any, stub: St
     assert {b["session_id"] for b in bodies} == {sid}
     assert [b["seq"] for b in bodies] == list(range(len(bodies)))
     assert all(b["window_id"] and b["events"] for b in bodies)
+    assert {b["subject"] for b in bodies} == {"cust-4242"}  # identify(id) goes with every batch
     assert all(b.headers["x-replayvault-key"] == WRITE_KEY for b in batches)
     assert all(b.headers["content-type"] == "application/json" for b in batches)
 

@@ -192,8 +192,18 @@ app.add_typer(users_app, name="users")
 app.add_typer(training_app, name="training")
 app.add_typer(audit_app, name="audit")
 app.add_typer(policy_app, name="policy")
+from .cli_budget import budget_app  # noqa: E402
+app.add_typer(budget_app, name="budget")
 from .cli_scan import scan  # noqa: E402
+from .cli_retention import dsar_app, retention_app  # noqa: E402
 
+app.add_typer(retention_app, name="retention")
+app.add_typer(dsar_app, name="dsar")
+from .cli_integration import siem_app  # noqa: E402
+app.add_typer(siem_app, name="siem")
+
+from .cli_reviews import reviews_app  # noqa: E402
+app.add_typer(reviews_app, name="reviews")
 app.command()(scan)
 
 

@@ -32,14 +32,24 @@ class Settings(BaseSettings):
                               description="Origin line of signed audit checkpoints, also the signing key's name.")
     checkpoint_interval_s: int = Field(default=300, ge=0,
                                        description="`serve` signs an audit checkpoint this often (seconds) when the log grew; 0 turns it off.")
+    retention_interval_s: int = Field(default=3600, ge=0,
+                                      description="`serve` runs the retention sweep at start and then this often (seconds); 0 turns it off.")
     training_max_age_days: int = Field(default=365, ge=1,
                                        description="A compliance-training attestation older than this many days no longer allows reading recordings.")
     access_grant_minutes: int = Field(default=60, ge=1, le=1440,
                                       description="How long a declared purpose for reading one recording stays valid, minutes.")
     backdrop_min_sessions: int = Field(default=3, ge=1,
                                        description="Heatmap backdrops show a page's text only where at least this many sessions showed the same text.")
+    access_review_days: int = Field(default=90, ge=1, le=366,
+                                    description="Access reviews are due this often (days after the last completed one; ISO/IEC 27001:2022 A 5.18).")
     cookie_secure: bool = Field(default=False,
                                 description="Mark the login cookie Secure (set true when the dashboard is served over HTTPS).")
+    webhook_url: str | None = Field(default=None,
+                                    description="SIEM/GRC webhook that receives signed JSON Lines batches (https, or http to a loopback host); unset: no push.")
+    webhook_secret_file: Path | None = Field(default=None,
+                                             description="File holding the webhook's HMAC-SHA256 secret (at least 32 bytes; mode 0600 or stricter).")
+    webhook_interval_s: int = Field(default=60, ge=0,
+                                    description="`serve` pushes new entries to the webhook this often (seconds); 0 turns the loop off.")
 
     @cached_property
     def data_dir(self) -> Path:

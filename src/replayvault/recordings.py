@@ -1,12 +1,16 @@
 """Read side of recordings: session summaries and decrypted (already masked) events.
 
-Every function here returns masked data only: events were masked before they were sealed.
+Every function here returns masked data only: events were masked before they were sealed. Sessions
+past their retention period (and crypto-shredded ones) are absent from every function here, from the
+moment they expire, before the retention sweep deletes them: each query carries
+:func:`~replayvault.governance.retention.live_condition` (a legal hold keeps a session visible).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import asdict, dataclass
 
 from sqlalchemy import select
@@ -14,6 +18,7 @@ from sqlalchemy import select
 from .db.models import Chunk, Masking, MaskingEvidence, PageSnapshot, RecordingSession
 from .analytics.facts import MOBILE_MAX_PX, TABLET_MAX_PX, strip_url
 from .errors import ChunkIntegrityError, NotFound
+from .governance.retention import live_condition
 from .privacy.evidence import EvidenceRow
 from .rrweb import EventType
 from .runtime import Runtime
@@ -68,11 +73,16 @@ def list_sessions(rt: Runtime, project_id: str | None = None) -> list[SessionSum
     """Sessions that hold at least one chunk, newest first."""
     facts = {row["session_id"]: row for row in rt.analytics.sessions(project_id)}
     with rt.sessions() as db:
-        q = select(RecordingSession).where(RecordingSession.chunk_count > 0)
+        q = select(RecordingSession).where(RecordingSession.chunk_count > 0, live_condition(rt))
         if project_id:
             q = q.where(RecordingSession.project_id == project_id)
         rows = [_summary(s, facts.get(s.id)) for s in db.scalars(q)]
     return sorted(rows, key=lambda r: (r.start or 0), reverse=True)
+
+
+def _live_session(rt: Runtime, db, session_id: str) -> RecordingSession | None:  # type: ignore[no-untyped-def]
+    """The session row when it is live (not expired, not shredded), else None."""
+    return db.scalar(select(RecordingSession).where(RecordingSession.id == session_id, live_condition(rt)))
 
 
 def session_evidence(rt: Runtime, session_id: str) -> list[EvidenceRow]:
@@ -89,7 +99,7 @@ def capture_compliance(rt: Runtime, project_id: str | None = None) -> dict:
     Returns ``{"sessions", "sessions_with_incidents", "incidents", "rate"}`` (``rate`` None without sessions).
     """
     with rt.sessions() as db:
-        q = select(RecordingSession.incidents).where(RecordingSession.chunk_count > 0)
+        q = select(RecordingSession.incidents).where(RecordingSession.chunk_count > 0, live_condition(rt))
         if project_id:
             q = q.where(RecordingSession.project_id == project_id)
         counts = [n or 0 for n in db.scalars(q)]
@@ -102,10 +112,10 @@ def get_session(rt: Runtime, session_id: str) -> tuple[SessionSummary, dict[str,
     """Summary of one session and its masking counts by kind.
 
     Raises:
-        NotFound: no such session (or it holds no chunk).
+        NotFound: no such session (or it holds no chunk, or it expired).
     """
     with rt.sessions() as db:
-        sess = db.get(RecordingSession, session_id)
+        sess = _live_session(rt, db, session_id)
         if sess is None or sess.chunk_count == 0:
             raise NotFound("no such session")
         counts = {m.kind: m.count for m in db.scalars(select(Masking).where(Masking.session_id == session_id))}
@@ -118,11 +128,11 @@ def session_events(rt: Runtime, session_id: str) -> list[Event]:
     Each chunk file must still have the SHA-256 recorded (and audited) when it was ingested.
 
     Raises:
-        NotFound: no such session.
+        NotFound: no such session (or it expired).
         ChunkIntegrityError: a chunk was altered (digest or AES-GCM tag) or the key file is wrong.
     """
     with rt.sessions() as db:
-        sess = db.get(RecordingSession, session_id)
+        sess = _live_session(rt, db, session_id)
         if sess is None or sess.wrapped_dek is None:
             raise NotFound("no such session")
         chunks = list(db.scalars(select(Chunk).where(Chunk.session_id == session_id).order_by(Chunk.seq)))
@@ -135,6 +145,10 @@ def session_events(rt: Runtime, session_id: str) -> list[Event]:
         events.extend(json.loads(open_chunk(blob, dek, chunk_aad(session_id, ch.seq))))
     events.sort(key=lambda e: e["timestamp"])
     return events
+
+
+#: Snapshots stamped later than now + this (ms, client clocks) are never a heatmap's reference page.
+FUTURE_SLACK_MS = 86_400_000
 
 
 def snapshots_for_url(rt: Runtime, url: str, *, viewport_class: str | None = None, project_id: str | None = None,
@@ -151,7 +165,9 @@ def snapshots_for_url(rt: Runtime, url: str, *, viewport_class: str | None = Non
         q = (select(PageSnapshot, Chunk, RecordingSession)
              .join(Chunk, PageSnapshot.chunk_id == Chunk.id)
              .join(RecordingSession, Chunk.session_id == RecordingSession.id)
-             .where(PageSnapshot.url == want, RecordingSession.wrapped_dek.is_not(None))
+             .where(PageSnapshot.url == want, RecordingSession.wrapped_dek.is_not(None), live_condition(rt),
+                    # a client clock far in the future must not pin one session's snapshot as the reference
+                    PageSnapshot.ts <= int(time.time() * 1000) + FUTURE_SLACK_MS)
              .order_by(PageSnapshot.ts.desc()).limit(max(1, limit) * 5))
         if project_id:
             q = q.where(RecordingSession.project_id == project_id)

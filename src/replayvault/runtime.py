@@ -48,8 +48,15 @@ class Runtime:
 
     @cached_property
     def analytics(self) -> AnalyticsStore:
-        """The DuckDB analytics store (opened lazily)."""
-        return AnalyticsStore(self.settings.analytics_path)
+        """The DuckDB analytics store (opened lazily); its reads leave out sessions past their retention
+        period (:func:`replayvault.governance.retention.hidden_session_ids`), for the web app and the CLI alike."""
+        from functools import partial
+
+        from .governance.retention import hidden_session_ids
+
+        store = AnalyticsStore(self.settings.analytics_path)
+        store.hidden_sessions = partial(hidden_session_ids, self)
+        return store
 
     def session_lock(self, session_id: str) -> threading.Lock:
         """A lock serializing batches of one recording session inside this process."""

@@ -2,7 +2,11 @@
 //
 //   replayvault.init({endpoint, writeKey, projectId?, maskTextClass?, blockClass?})
 //   replayvault.consent.grant() / .revoke() / .state()  -> 'granted'|'revoked'|'pending'
-//   replayvault.identify(id)   kept in memory only (not sent yet)
+//   replayvault.identify(id)   link the recording to a data subject (pseudonymous id, 1-128 of
+//                              A-Z a-z 0-9 . _ : -; anything else is ignored -> false); sent with
+//                              every batch as `subject`. Once an id is set, another id (or null)
+//                              while recording ends the session and starts a new one: a session
+//                              belongs to one subject.
 //   replayvault.track(name)    record a named event (rv.event {name}) while recording -> boolean;
 //                              name must match ^[A-Za-z0-9_.:-]{1,64}$, anything else is ignored
 //   replayvault.flush()        -> Promise<boolean> (true when every batch was accepted)
@@ -24,6 +28,7 @@ let transport = null;
 let stop = null; // stop function while recording, else null
 let identity = null;
 const windowId = uuid(); // one per page load (document)
+const SUBJECT = /^[A-Za-z0-9._:-]{1,128}$/; // the collector's rule for `subject`
 
 function storageKeys(projectId) {
   const p = `replayvault.${projectId ? `${projectId}.` : ''}`;
@@ -111,7 +116,7 @@ function start() {
     ready,
     url: `${cfg.endpoint}/api/v1/ingest`,
     writeKey: cfg.writeKey,
-    ids: () => ({ session_id: sessionId(true), window_id: windowId }),
+    ids: () => ({ session_id: sessionId(true), window_id: windowId, ...(identity ? { subject: identity } : {}) }),
     nextSeq,
     onRejected: (status) => status === 409 && halt(), // server-side revoke
   });
@@ -126,6 +131,21 @@ function start() {
     document.removeEventListener('visibilitychange', onVisibility);
     window.removeEventListener('storage', onStorage);
   };
+}
+
+// A new data subject: deliver what was recorded for the old one, then record a new session
+// (with its own consent receipt and full snapshot) for the new one.
+function rotate(next) {
+  const old = transport;
+  if (stop) stop();
+  stop = null;
+  transport = null;
+  if (old) old.close(); // cuts the buffer now, still under the old subject and session
+  identity = next;
+  set('sessionStorage', keys.session, null);
+  set('sessionStorage', keys.seq, null);
+  set('sessionStorage', keys.sent, null);
+  start();
 }
 
 // Stop every listener and forget unsent events.
@@ -188,7 +208,11 @@ const api = {
     state: () => consent.state(),
   },
   identify(id) {
-    identity = id == null ? null : String(id); // stored only; not sent yet
+    const next = id == null ? null : String(id);
+    if (next !== null && !SUBJECT.test(next)) return false;
+    if (stop && identity !== null && next !== identity) rotate(next);
+    else identity = next;
+    return true;
   },
   // Nothing is recorded before consent: track() is a no-op (false) unless recording.
   track: (name) => (stop ? trackEvent(name) : false),

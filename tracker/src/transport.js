@@ -20,7 +20,7 @@ const KEEPALIVE_MAX_BYTES = 60000;
  * @param {object} o
  * @param {string} o.url        ingest URL (`${endpoint}/api/v1/ingest`)
  * @param {string} o.writeKey   project write key
- * @param {() => {session_id: string, window_id: string}} o.ids
+ * @param {() => {session_id: string, window_id: string, subject?: string}} o.ids  (read when a batch is cut)
  * @param {() => number} o.nextSeq  returns and advances the session's seq
  * @param {(status: number) => void} o.onRejected  called on a 4xx answer
  * @param {Promise} o.ready  fetches wait for it (the consent receipt is posted first)
@@ -32,8 +32,7 @@ export function createTransport(o) {
 
   function cut() {
     if (!buffer.length) return null;
-    const { session_id, window_id } = o.ids();
-    const batch = { session_id, window_id, seq: o.nextSeq(), events: buffer };
+    const batch = { ...o.ids(), seq: o.nextSeq(), events: buffer };
     buffer = [];
     const entry = { seq: batch.seq, body: JSON.stringify(batch), tries: 0, inflight: false, timer: null };
     outbox.push(entry);
@@ -125,6 +124,12 @@ export function createTransport(o) {
     },
     start() {
       if (!ticker) ticker = setInterval(() => this.flush(), FLUSH_MS);
+    },
+    /** Cut the buffer now and stop the timer; batches already cut are still delivered (and retried). */
+    close() {
+      clearInterval(ticker);
+      ticker = null;
+      return this.flush();
     },
     /** Stop the timer and forget every unsent event and batch (used by revoke). */
     drop() {

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import astuple, fields
 from pathlib import Path
@@ -190,6 +190,8 @@ class AnalyticsStore:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        #: Ids of sessions every read leaves out (expired, not yet deleted; see governance.retention).
+        self.hidden_sessions: Callable[[], Collection[str]] | None = None
         with self._connect() as con:
             con.execute(SCHEMA)
 
@@ -210,6 +212,20 @@ class AnalyticsStore:
             yield con
         finally:
             con.close()
+
+    @contextmanager
+    def _reading(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection for reads: while :attr:`hidden_sessions` names sessions, temporary views of the
+        same names shadow every fact table without their rows (queries stay unchanged)."""
+        hidden = sorted(self.hidden_sessions()) if self.hidden_sessions is not None else []
+        with self._connect() as con:
+            if hidden:
+                catalog = con.execute("SELECT current_database()").fetchone()[0]  # type: ignore[index]
+                con.execute("CREATE TEMP TABLE rv_hidden AS SELECT DISTINCT unnest(?::VARCHAR[]) AS session_id", [hidden])
+                for table in _TABLES:
+                    con.execute(f'CREATE TEMP VIEW {table} AS SELECT * FROM "{catalog}".main.{table} '
+                                "WHERE session_id NOT IN (SELECT session_id FROM temp.rv_hidden)")
+            yield con
 
     # -- writing --------------------------------------------------------------------------------
     def write(self, project_id: str, session_id: str, facts: Facts) -> None:
@@ -349,7 +365,7 @@ class AnalyticsStore:
         if project_id:
             sql += " AND project_id = ?"
             params.append(project_id)
-        with self._connect() as con:
+        with self._reading() as con:
             rows = con.execute(sql + " GROUP BY device_class", params).fetchall()
         counts = dict.fromkeys(_VIEWPORT_CLASSES, 0)
         counts.update({cls: int(n) for cls, n in rows if cls in counts})
@@ -426,12 +442,12 @@ class AnalyticsStore:
             where.append(f"{ts_col} < ?")
             params.append(int(until_ms))
         sql = f"SELECT {cols} FROM {table}" + (" WHERE " + " AND ".join(where) if where else "")
-        with self._connect() as con:
+        with self._reading() as con:
             raw = con.execute(sql, params).fetchnumpy()
         return {k.split(".")[-1]: _plain(v) for k, v in raw.items()}
 
     def _dicts(self, sql: str, params: Any) -> list[dict[str, Any]]:
-        with self._connect() as con:
+        with self._reading() as con:
             cur = con.execute(sql, params)
             names = [d[0] for d in cur.description]
             return [dict(zip(names, row)) for row in cur.fetchall()]
@@ -551,7 +567,7 @@ class AnalyticsStore:
         where.add("NOT list_contains(?, s.session_id)", list(skip_ids) or None, params)
         base = ("FROM sessions s LEFT JOIN (SELECT session_id, count(*) AS signals FROM signals GROUP BY session_id) g "
                 f"ON g.session_id = s.session_id{where}")
-        with self._connect() as con:
+        with self._reading() as con:
             total = int(con.execute(f"SELECT count(*) {base}", params).fetchone()[0])  # type: ignore[index]
         order = f"{_SEARCH_SORT[sort]} {'DESC' if descending else 'ASC'} NULLS LAST, s.session_id"
         rows = self._dicts(f"SELECT s.*, coalesce(g.signals, 0) AS signals {base} ORDER BY {order} LIMIT ? OFFSET ?",

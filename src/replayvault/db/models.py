@@ -12,7 +12,9 @@ from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, LargeBina
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = ["Base", "Project", "RecordingSession", "Chunk", "PageSnapshot", "Masking", "MaskingEvidence", "User", "UserRole", "ApiToken",
-           "LoginSession", "TrainingAttestation", "AccessGrant", "ExportRequest", "AuditEntry", "AuditCheckpoint"]
+           "LoginSession", "TrainingAttestation", "AccessGrant", "ExportRequest", "AuditEntry", "AuditCheckpoint",
+           "LegalHold", "DeletionCertificate", "DsarRequest", "ErasureTombstone", "AccessReview",
+           "AccessReviewItem"]
 
 
 class Base(DeclarativeBase):
@@ -55,6 +57,19 @@ class RecordingSession(Base):
     #: Pipeline state (node maps, page-view bookkeeping), sealed with the session's data key, base64.
     mask_state: Mapped[str] = mapped_column(Text, default="{}")
     fact_state: Mapped[str] = mapped_column(Text, default="{}")
+    #: The data subject (``replayvault.identify(id)``) as HMAC-SHA-256 hex under the subject key;
+    #: the id itself is never stored (governance.dsar).
+    subject_digest: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    #: Retention period (days) and the policy category that set it (None: the default period), computed
+    #: under the retention section whose SHA-256 is ``retention_sha256`` (None: not computed yet).
+    retention_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    retention_category: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    retention_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: ``created_ms + retention_days`` days (ms epoch): from then on the session is absent everywhere
+    #: unless a legal hold keeps it (governance.retention).
+    expires_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True, index=True)
+    #: When the session was crypto-shredded (ms epoch); the row stays as a tombstone without data.
+    shredded_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class Chunk(Base):
@@ -254,3 +269,110 @@ class AuditCheckpoint(Base):
     root_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     note: Mapped[str] = mapped_column(Text)
     created_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class LegalHold(Base):
+    """A legal hold on one session: while ``released_ms`` is None the session is never deleted
+    (retention or erasure). Reasons are 3-200 characters, personal data masked (audit.entries.clean_text)."""
+
+    __tablename__ = "legal_holds"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    session_id: Mapped[str] = mapped_column(String(64), index=True)
+    reason: Mapped[str] = mapped_column(String(200))
+    placed_by: Mapped[str] = mapped_column(String(40))
+    placed_ms: Mapped[int] = mapped_column(BigInteger)
+    released_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    release_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    released_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class DeletionCertificate(Base):
+    """Proof of one deletion run (retention sweep or erasure): the canonical JSON ``document`` (pseudonymous
+    session ids, counts, time, the signed audit checkpoint after the deletion entries) and its SHA-256."""
+
+    __tablename__ = "deletion_certificates"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created_ms: Mapped[int] = mapped_column(BigInteger, index=True)
+    reason: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(40))
+    sessions: Mapped[int] = mapped_column(Integer)
+    chunks: Mapped[int] = mapped_column(Integer)
+    stored_bytes: Mapped[int] = mapped_column(BigInteger)
+    analytics_rows: Mapped[int] = mapped_column(Integer)
+    checkpoint_size: Mapped[int] = mapped_column(BigInteger)
+    document: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+
+
+class DsarRequest(Base):
+    """A data subject access request (``kind`` export: GDPR Art. 15; erasure: Art. 17), answered by
+    ``due_ms`` = received + 30 days (Art. 12(3)). ``status``: open, completed. The subject is kept only
+    as its digest (see ``RecordingSession.subject_digest``)."""
+
+    __tablename__ = "dsar_requests"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    subject_digest: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    requested_by: Mapped[str] = mapped_column(String(40))
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    due_ms: Mapped[int] = mapped_column(BigInteger)
+    completed_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    completed_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    sessions: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    certificate_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+class ErasureTombstone(Base):
+    """The ledger row left by an erasure: subject digest, time (ms), the sessions erased and those kept
+    under legal hold (pseudonymous ids), the deletion certificate and the ``dsar.erasure`` audit entry."""
+
+    __tablename__ = "erasure_tombstones"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    request_id: Mapped[str] = mapped_column(String(32), index=True)
+    subject_digest: Mapped[str] = mapped_column(String(64), index=True)
+    erased_ms: Mapped[int] = mapped_column(BigInteger)
+    sessions: Mapped[int] = mapped_column(Integer)
+    session_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    held_session_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    certificate_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    audit_idx: Mapped[int] = mapped_column(BigInteger)
+
+
+class AccessReview(Base):
+    """A periodic review of who holds which role (ISO/IEC 27001:2022 Annex A 5.18, governance.reviews).
+
+    ``status``: ``open``; ``completed`` (every item decided); ``closed`` (closed by a reviewer with items
+    left undecided). ``due_ms`` = ``opened_ms`` + due days × 86,400,000. Actors as in the audit log."""
+
+    __tablename__ = "access_reviews"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    opened_by: Mapped[str] = mapped_column(String(40))
+    opened_ms: Mapped[int] = mapped_column(BigInteger, index=True)
+    due_ms: Mapped[int] = mapped_column(BigInteger)
+    closed_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    closed_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    close_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+class AccessReviewItem(Base):
+    """One (user, role) pair held when the review opened; ``decision``: None (undecided), ``attest``, ``revoke``.
+    ``granted_ms`` is when the role was granted (snapshot)."""
+
+    __tablename__ = "access_review_items"
+    __table_args__ = (UniqueConstraint("review_id", "user_id", "role", name="uq_access_review_item"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    review_id: Mapped[str] = mapped_column(ForeignKey("access_reviews.id"), index=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    role: Mapped[str] = mapped_column(String(32))
+    granted_ms: Mapped[int] = mapped_column(BigInteger)
+    decision: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    decided_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)

@@ -45,6 +45,12 @@ class Permission(StrEnum):
     TRAINING_RECORD = "training:record"      # record compliance-training attestations
     TRAINING_READ = "training:read"          # see attestations
     POLICY_MANAGE = "policy:manage"          # read and change a project's privacy policy
+    RETENTION_MANAGE = "retention:manage"    # retention status, run the sweep (crypto-shredding)
+    LEGAL_HOLD = "legal_hold:manage"         # place and release legal holds on sessions
+    DSAR_MANAGE = "dsar:manage"              # data subject requests: register, export, erase
+    BUDGET_READ = "budget:read"              # budget planner: cost scenarios (installation-wide figures only)
+    METRICS_READ = "metrics:read"            # Prometheus /metrics: counts only (for a scraper's API token)
+    ACCESS_REVIEW = "access_review:manage"   # periodic access reviews: open, attest or revoke others' roles, close
 
 
 class Purpose(StrEnum):
@@ -69,16 +75,18 @@ P = Permission
 ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
     Role.COMPLIANCE_LEAD: frozenset({P.SESSIONS_LIST, P.HEATMAPS_READ, P.RECORDINGS_READ, P.EXPORTS_REQUEST,
                                      P.AUDIT_READ, P.AUDIT_CHECKPOINT, P.USERS_LIST, P.TRAINING_READ,
-                                     P.POLICY_MANAGE}),
+                                     P.POLICY_MANAGE, P.BUDGET_READ, P.RETENTION_MANAGE, P.LEGAL_HOLD,
+                                     P.DSAR_MANAGE, P.ACCESS_REVIEW}),
     Role.PRIVACY_OFFICER: frozenset({P.SESSIONS_LIST, P.HEATMAPS_READ, P.RECORDINGS_READ, P.EXPORTS_REQUEST,
                                      P.EXPORTS_APPROVE, P.AUDIT_READ, P.USERS_LIST, P.TRAINING_READ,
-                                     P.POLICY_MANAGE}),
-    Role.HR_LIAISON: frozenset({P.USERS_LIST, P.TRAINING_RECORD, P.TRAINING_READ}),
+                                     P.POLICY_MANAGE, P.BUDGET_READ, P.RETENTION_MANAGE, P.LEGAL_HOLD,
+                                     P.DSAR_MANAGE}),
+    Role.HR_LIAISON: frozenset({P.USERS_LIST, P.TRAINING_RECORD, P.TRAINING_READ, P.BUDGET_READ, P.ACCESS_REVIEW}),
     Role.UX_ANALYST: frozenset({P.SESSIONS_LIST, P.HEATMAPS_READ, P.RECORDINGS_READ}),
     Role.SECURITY_SPECIALIST: frozenset({P.SESSIONS_LIST, P.HEATMAPS_READ, P.RECORDINGS_READ, P.EXPORTS_REQUEST,
-                                         P.AUDIT_READ, P.AUDIT_CHECKPOINT, P.USERS_LIST}),
+                                         P.AUDIT_READ, P.AUDIT_CHECKPOINT, P.USERS_LIST, P.METRICS_READ}),
     Role.ADMIN: frozenset({P.SESSIONS_LIST, P.HEATMAPS_READ, P.USERS_MANAGE, P.USERS_LIST, P.AUDIT_READ,
-                           P.AUDIT_CHECKPOINT, P.TRAINING_READ}),
+                           P.AUDIT_CHECKPOINT, P.TRAINING_READ, P.BUDGET_READ, P.METRICS_READ}),
 }
 
 #: Which roles may read recording content for which purpose. fraud_investigation needs a
@@ -153,6 +161,43 @@ ROUTE_RULES: Final[dict[tuple[str, str], RouteRule]] = {
     ("POST", "/api/v1/users/{user_id}/disable"): P.USERS_MANAGE,
     ("GET", "/api/v1/training"): P.TRAINING_READ,
     ("POST", "/api/v1/training"): P.TRAINING_RECORD,
+    # API: retention, legal holds, data subject requests (web.api_governance)
+    ("GET", "/api/v1/retention"): P.RETENTION_MANAGE,
+    ("POST", "/api/v1/retention/runs"): P.RETENTION_MANAGE,
+    ("GET", "/api/v1/retention/certificates"): P.AUDIT_READ,
+    ("GET", "/api/v1/retention/certificates/{certificate_id}"): P.AUDIT_READ,
+    ("GET", "/api/v1/legal-holds"): P.LEGAL_HOLD,
+    ("POST", "/api/v1/sessions/{session_id}/legal-hold"): P.LEGAL_HOLD,
+    ("POST", "/api/v1/sessions/{session_id}/legal-hold/release"): P.LEGAL_HOLD,
+    ("GET", "/api/v1/dsar/requests"): P.DSAR_MANAGE,
+    ("POST", "/api/v1/dsar/requests"): P.DSAR_MANAGE,
+    ("POST", "/api/v1/dsar/requests/{request_id}/export"): P.DSAR_MANAGE,
+    ("POST", "/api/v1/dsar/requests/{request_id}/erasure"): P.DSAR_MANAGE,
+    # dashboard: retention and DSAR (web.dashboard_governance)
+    ("GET", "/retention"): P.RETENTION_MANAGE,
+    ("POST", "/retention/runs"): P.RETENTION_MANAGE,
+    ("POST", "/retention/holds"): P.LEGAL_HOLD,
+    ("POST", "/retention/holds/{session_id}/release"): P.LEGAL_HOLD,
+    ("GET", "/retention/certificates/{certificate_id}"): P.AUDIT_READ,
+    ("GET", "/dsar"): P.DSAR_MANAGE,
+    ("POST", "/dsar/requests"): P.DSAR_MANAGE,
+    ("POST", "/dsar/requests/{request_id}/export"): P.DSAR_MANAGE,
+    ("POST", "/dsar/requests/{request_id}/erasure"): P.DSAR_MANAGE,
+    # access reviews (web.api_reviews, web.dashboard_reviews)
+    ("GET", "/api/v1/access-reviews"): P.ACCESS_REVIEW,
+    ("POST", "/api/v1/access-reviews"): P.ACCESS_REVIEW,
+    ("GET", "/api/v1/access-reviews/{review_id}"): P.ACCESS_REVIEW,
+    ("POST", "/api/v1/access-reviews/{review_id}/items/{item_id}"): P.ACCESS_REVIEW,
+    ("POST", "/api/v1/access-reviews/{review_id}/close"): P.ACCESS_REVIEW,
+    ("GET", "/reviews"): P.ACCESS_REVIEW,
+    ("POST", "/reviews"): P.ACCESS_REVIEW,
+    ("GET", "/reviews/{review_id}"): P.ACCESS_REVIEW,
+    ("POST", "/reviews/{review_id}/items/{item_id}"): P.ACCESS_REVIEW,
+    ("POST", "/reviews/{review_id}/close"): P.ACCESS_REVIEW,
+    # integration with SIEM/GRC systems (web.api_integration)
+    ("GET", "/api/v1/siem/incidents.jsonl"): P.AUDIT_READ,
+    ("GET", "/api/v1/siem/audit.jsonl"): P.AUDIT_READ,
+    ("GET", "/metrics"): P.METRICS_READ,
     # dashboard pages
     ("GET", "/"): P.SESSIONS_LIST,
     ("GET", "/sessions/{session_id}"): P.SESSIONS_LIST,
@@ -172,6 +217,9 @@ ROUTE_RULES: Final[dict[tuple[str, str], RouteRule]] = {
     ("GET", "/training"): P.TRAINING_READ,
     ("POST", "/training"): P.TRAINING_RECORD,
     ("GET", "/users"): P.USERS_LIST,
+    ("GET", "/budget"): P.BUDGET_READ,
+    ("POST", "/budget"): P.BUDGET_READ,  # plan a pasted or uploaded scenario (changes nothing)
+    ("GET", "/budget/export"): P.BUDGET_READ,
     ("GET", "/account"): Rule.AUTHENTICATED,
     ("GET", "/account/password"): Rule.AUTHENTICATED,
     ("POST", "/account/password"): Rule.AUTHENTICATED,

@@ -23,6 +23,7 @@ from ..types import Event
 from .access import decide_export, open_grant, request_export, take_export, use_grant
 from .accounts import Principal, user_names
 from .permissions import Permission, Purpose
+from .retention import is_live
 
 __all__ = ["declare_purpose", "read_events", "record_seek", "viewers", "ask_export", "decide", "download_export",
            "list_exports", "VIEW_ACTIONS"]
@@ -44,6 +45,15 @@ def _denied(rt: Runtime, p: Principal, action: str, sid: str, ip: str | None, ex
                     outcome="denied", purpose=purpose, origin_ip=ip, details=details)
 
 
+def _absent_if_expired(rt: Runtime, sid: str) -> None:
+    """Raise NotFound for a session past its retention period (or shredded): it is absent everywhere.
+    Unknown ids go on to the usual checks (and their audited refusals)."""
+    with rt.sessions() as db:
+        known = db.get(RecordingSession, sid) is not None
+    if known and not is_live(rt, sid):
+        raise NotFound("no such session")
+
+
 def _export_ref(export_id: str) -> str:
     """An export id as logged: ours look like ``x_`` + 16 hex; anything else is logged as a digest."""
     if len(export_id) == 18 and export_id.startswith("x_") and all(c in "0123456789abcdef" for c in export_id[2:]):
@@ -60,6 +70,7 @@ def declare_purpose(rt: Runtime, p: Principal, sid: str, purpose: str | None, ju
         AuditUnavailable: the audit entry could not be committed (nothing granted).
     """
     s = rt.settings
+    _absent_if_expired(rt, sid)
     try:
         with rt.audit.lock, rt.sessions() as db:
             grant = open_grant(db, p, sid, purpose, justification, max_age_days=s.training_max_age_days,
@@ -78,10 +89,12 @@ def _valid_grant(rt: Runtime, p: Principal, sid: str, grant_id: str | None, ip: 
     """The caller's usable grant for ``sid``; a refusal is audited as ``action`` denied, then raised."""
     try:
         with rt.sessions() as db:
-            return use_grant(db, p, grant_id, sid, rt.settings.training_max_age_days)
+            grant = use_grant(db, p, grant_id, sid, rt.settings.training_max_age_days)
     except AccessDenied as exc:
         _denied(rt, p, action, sid, ip, exc)
         raise
+    _absent_if_expired(rt, sid)  # a grant taken before the session expired opens nothing after
+    return grant
 
 
 def read_events(rt: Runtime, p: Principal, sid: str, grant_id: str | None, ip: str | None) -> list[Event]:
@@ -141,6 +154,7 @@ def ask_export(rt: Runtime, p: Principal, sid: str, purpose: str | None, justifi
     Raises:
         NotFound, InvalidInput, PermissionDenied: see :func:`.access.request_export` (refusals audited).
     """
+    _absent_if_expired(rt, sid)
     try:
         with rt.audit.lock, rt.sessions() as db:
             row = request_export(db, p, sid, purpose, justification, rt.settings.training_max_age_days)

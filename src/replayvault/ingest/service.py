@@ -1,5 +1,9 @@
 """Accepting batches: validate -> consent -> process_batch (mask, facts) -> seal -> persist.
 
+Each batch also raises the session's retention period with the pages it shows, and links the session
+to its data subject's digest (``subject``; see :mod:`replayvault.governance.dsar`). Batches for a
+crypto-shredded session or one past its retention period are refused (410).
+
 A batch is committed (blob written, then its database row committed) before the caller answers
 2xx. Idempotent on (session id, seq): a repeated batch is acknowledged and not stored twice.
 A rejected batch changes nothing that was accepted before.
@@ -20,6 +24,8 @@ from sqlalchemy.exc import IntegrityError
 
 from ..db.models import Chunk, Masking, MaskingEvidence, PageSnapshot, Project, RecordingSession
 from ..errors import ConsentRevoked, MalformedBatch, NotFound
+from ..governance.dsar import subject_digest
+from ..governance.retention import refuse_closed, stamp_batch
 from ..privacy.policy import stored_policy
 from ..pipeline import Batch, SessionState, process_batch
 from ..runtime import Runtime
@@ -52,6 +58,8 @@ def accept_batch(rt: Runtime, project: Project, req: IngestRequest) -> AcceptRes
 
     Raises:
         ConsentRevoked: the session's consent was revoked; nothing is stored.
+        SessionClosed: the session was crypto-shredded or its retention period ended (410).
+        MalformedBatch: ``subject`` differs from the subject the session is linked to.
         NotFound: the session id belongs to another project.
         MalformedBatch: the pipeline cannot process an event.
     """
@@ -61,6 +69,12 @@ def accept_batch(rt: Runtime, project: Project, req: IngestRequest) -> AcceptRes
             raise NotFound("no such session for this project")
         if sess is not None and sess.consent == "revoked":
             raise ConsentRevoked()
+        if sess is not None:
+            refuse_closed(db, sess, _now_ms())  # shredded, or past its retention period
+        subject = subject_digest(rt, req.subject) if req.subject else None
+        if subject and sess is not None and sess.subject_digest not in (None, subject):
+            raise MalformedBatch("'subject' differs from the data subject this session is linked to; "
+                                 "another subject needs a new session")
         dup = db.scalar(select(Chunk.id).where(Chunk.session_id == req.session_id, Chunk.seq == req.seq))
         if dup is not None:
             return AcceptResult(req.session_id, req.seq, len(req.events), True, {})
@@ -76,12 +90,18 @@ def accept_batch(rt: Runtime, project: Project, req: IngestRequest) -> AcceptRes
             raise MalformedBatch("an event has a shape the pipeline cannot process (not an rrweb event structure)") from None
 
         now = _now_ms()
+        urls = [pv.url for pv in out.facts.page_views] + [u for u, _w, _ts in out.page_snapshots]
+        if sess is not None:  # before any write of this transaction: it may read the analytics store
+            stamp_batch(rt, db, project, sess, urls)
         if sess is None:
             sess = RecordingSession(id=req.session_id, project_id=project.id, window_id=req.window_id,
                                     consent="granted", created_ms=now, updated_ms=now, chunk_count=0,
                                     event_count=0, raw_bytes=0, stored_bytes=0, masked_items=0)
+            stamp_batch(rt, db, project, sess, urls)
             db.add(sess)
             db.flush()
+        if subject and sess.subject_digest is None:
+            sess.subject_digest = subject
         new_key = dek is None
         if dek is None:
             dek = new_data_key()

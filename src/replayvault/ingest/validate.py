@@ -16,10 +16,14 @@ from ..errors import BatchTooLarge, MalformedBatch
 from ..rrweb import EventType, is_event
 from ..types import Event
 
-__all__ = ["IngestRequest", "check_events", "decode_body", "loads_strict", "parse_ingest", "parse_consent", "SESSION_ID"]
+__all__ = ["IngestRequest", "check_events", "decode_body", "loads_strict", "parse_ingest", "parse_consent", "SESSION_ID",
+           "SUBJECT"]
 
 SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 _WINDOW_ID = re.compile(r"^[A-Za-z0-9_-]{0,64}$")
+#: A data subject's pseudonymous id from ``replayvault.identify(id)``: no spaces and no '@', so neither a
+#: name nor an e-mail address fits (it is personal data all the same and only its digest is stored).
+SUBJECT = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,8 @@ class IngestRequest:
     seq: int
     events: list[Event]
     window_id: str = ""
+    #: Pseudonymous data subject id (``replayvault.identify``), or None.
+    subject: str | None = None
 
 
 def decode_body(raw: bytes, content_encoding: str | None, max_bytes: int) -> bytes:
@@ -129,7 +135,7 @@ def _session_id(doc: dict) -> str:
 
 
 def parse_ingest(data: bytes, max_events: int) -> IngestRequest:
-    """Parse and check an ingest body ``{"session_id", "seq", "events", "window_id"?}``.
+    """Parse and check an ingest body ``{"session_id", "seq", "events", "window_id"?, "subject"?}``.
 
     Raises:
         MalformedBatch: not JSON, a field missing or of the wrong type, an item that is not an rrweb event.
@@ -143,9 +149,12 @@ def parse_ingest(data: bytes, max_events: int) -> IngestRequest:
     window_id = doc.get("window_id") or ""
     if not isinstance(window_id, str) or not _WINDOW_ID.match(window_id):
         raise MalformedBatch("'window_id' must be a string of up to 64 letters, digits, '-' or '_'")
+    subject = doc.get("subject")
+    if subject is not None and (not isinstance(subject, str) or not SUBJECT.match(subject)):
+        raise MalformedBatch("'subject' must be a pseudonymous id of 1-128 letters, digits, '.', '_', ':' or '-'")
     events = doc.get("events")
     check_events(events, max_events)
-    return IngestRequest(session_id=sid, seq=seq, events=events, window_id=window_id)
+    return IngestRequest(session_id=sid, seq=seq, events=events, window_id=window_id, subject=subject)
 
 
 def check_events(events: Any, max_events: int) -> None:

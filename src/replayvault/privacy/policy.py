@@ -11,6 +11,11 @@ bad patterns are errors naming the field). The default is strict: every register
     urls:
       keep_query_params: [page, utm_source]   # these query values stay readable
       mask_path_patterns: ["/accounts/*", "/customers/*/documents/*"]   # * segments masked
+    retention:                           # GDPR Art. 5(1)(e); default: 30 days, no categories
+      default_days: 30
+      jurisdiction: "EU — GDPR Art. 5(1)(e)"
+      categories:
+        - {name: complaint_evidence, days: 365, urls: ["/complaints/*"], note: "kept for complaint handling"}
 
 Selectors are simple compound CSS selectors (no combinators): ``tag``, ``.class``, ``#id``,
 ``[attr]``, ``[attr=value]`` and combinations such as ``td.amount[data-col=x]``; a comma
@@ -33,7 +38,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ..errors import InvalidInput, UnknownDetector
 from .detectors import REGISTRY, Detector, select
 
-__all__ = ["Policy", "UrlRules", "Selector", "parse_policy", "stored_policy", "STRICT"]
+__all__ = ["Policy", "UrlRules", "Retention", "RetentionCategory", "Selector", "parse_policy", "stored_policy", "STRICT",
+           "MAX_RETENTION_DAYS"]
 
 _SIMPLE = re.compile(r"""^(?P<tag>[a-zA-Z][a-zA-Z0-9-]*|\*)?(?P<rest>(?:\#[\w-]+|\.[\w-]+|\[[\w-]+(?:=(?:"[^"]*"|'[^']*'|[^\]]*))?\])*)$""")
 _PART = re.compile(r"""\#([\w-]+)|\.([\w-]+)|\[([\w-]+)(?:=("[^"]*"|'[^']*'|[^\]]*))?\]""")
@@ -162,6 +168,68 @@ class UrlRules(BaseModel):
         return path, 0
 
 
+_CATEGORY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+#: Longest retention period a policy may set, days (10 years: the longest record-keeping duty seen in banking).
+MAX_RETENTION_DAYS = 3650
+
+
+class RetentionCategory(BaseModel):
+    """A page category with its own retention period: pages whose (masked) URL matches one of ``urls``
+    (the URL patterns of funnels and search: ``*`` wildcard, ``/path`` matches the path of any host)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    name: str
+    days: int = Field(ge=1, le=MAX_RETENTION_DAYS)
+    urls: list[str] = Field(min_length=1, max_length=100)
+    note: str = Field(default="", max_length=200)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _CATEGORY.match(value):
+            raise ValueError("category name must be 1-64 lower-case letters, digits or '_', starting with a letter")
+        return value
+
+    @field_validator("urls")
+    @classmethod
+    def _urls(cls, value: list[str]) -> list[str]:
+        from ..analytics._patterns import url_regex
+
+        for pattern in value:
+            try:
+                url_regex(pattern)
+            except InvalidInput as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+
+class Retention(BaseModel):
+    """Retention periods (GDPR Art. 5(1)(e) storage limitation): ``default_days`` for pages in no
+    category, one period per category; a session is kept for the longest period among the pages it
+    visited, counted from when its first batch was received. ``jurisdiction`` records the legal basis."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    default_days: int = Field(default=30, ge=1, le=MAX_RETENTION_DAYS)
+    jurisdiction: str = Field(default="", max_length=200)
+    categories: list[RetentionCategory] = Field(default_factory=list, max_length=50)
+
+    @field_validator("categories")
+    @classmethod
+    def _unique(cls, value: list[RetentionCategory]) -> list[RetentionCategory]:
+        names = [c.name for c in value]
+        for name in names:
+            if names.count(name) > 1:
+                raise ValueError(f"category {name!r} is defined twice")
+        return value
+
+    def digest(self) -> str:
+        """SHA-256 of the canonical JSON of this section (sessions record which section set their period)."""
+        raw = json.dumps(self.model_dump(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+
 class Policy(BaseModel):
     """A project's privacy policy (see the module docstring). Immutable once validated."""
 
@@ -173,6 +241,7 @@ class Policy(BaseModel):
     block_selectors: list[str] = Field(default_factory=list, max_length=200)
     canvas: bool = False
     urls: UrlRules = Field(default_factory=UrlRules)
+    retention: Retention = Field(default_factory=Retention)
 
     @field_validator("detectors", "disabled_detectors")
     @classmethod

@@ -28,6 +28,7 @@ from ..errors import AccessDenied, NotAuthenticated, PasswordChangeRequired, Rep
 from ..runtime import Runtime
 from . import api, api_audit, api_people, dashboard
 from . import api_analytics, dashboard_analytics, dashboard_behaviour
+from . import api_governance, api_integration, api_reviews, dashboard_budget, dashboard_governance, dashboard_reviews
 from .auth import enforce
 
 __all__ = ["create_app", "STATIC_DIR"]
@@ -60,13 +61,35 @@ async def _checkpoint_loop(rt: Runtime) -> None:
             logging.getLogger("replayvault.audit").error("scheduled checkpoint failed: %s", exc)
 
 
+async def _retention_loop(rt: Runtime) -> None:
+    """Run the retention sweep (governance.retention) at start, then every ``retention_interval_s`` seconds."""
+    from fastapi.concurrency import run_in_threadpool
+
+    from ..governance.shredding import sweep
+
+    while True:
+        try:
+            result = await run_in_threadpool(sweep, rt, actor="scheduler")
+            if result.shredded:
+                logging.getLogger("replayvault.retention").info(
+                    "retention sweep: %d sessions crypto-shredded, %d kept under legal hold",
+                    len(result.shredded), len(result.held))
+        except Exception as exc:  # keep serving; the next run retries (a half-done session is finished then)
+            logging.getLogger("replayvault.retention").error("retention sweep failed: %s", type(exc).__name__)
+        await asyncio.sleep(rt.settings.retention_interval_s)
+
+
 def _lifespan(rt: Runtime):  # type: ignore[no-untyped-def]
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI):  # type: ignore[no-untyped-def]
         task = asyncio.create_task(_checkpoint_loop(rt)) if rt.settings.checkpoint_interval_s > 0 else None
+        sweeper = asyncio.create_task(_retention_loop(rt)) if rt.settings.retention_interval_s > 0 else None
+        pusher = (asyncio.create_task(api_integration.push_loop(rt))  # SIEM/GRC webhook (compliance.webhook)
+                  if rt.settings.webhook_url and rt.settings.webhook_interval_s > 0 else None)
         yield
-        if task:
-            task.cancel()
+        for t in (task, sweeper, pusher):
+            if t:
+                t.cancel()
 
     return lifespan
 
@@ -82,7 +105,8 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
 
     @app.exception_handler(ReplayVaultError)
     async def _rv_error(req: Request, exc: ReplayVaultError) -> Response:
-        page = req.method == "GET" and not req.url.path.startswith(("/api/", "/t/", "/static/"))
+        page = (req.method == "GET" and not req.url.path.startswith(("/api/", "/t/", "/static/"))
+                and req.url.path != "/metrics")  # a scraper gets 401/403 JSON, not the login page
         if isinstance(exc, NotAuthenticated) and page:
             return RedirectResponse(f"/login?next={quote(req.url.path, safe='/')}", status_code=303)
         who = getattr(req.state, "principal", None) if page else None
@@ -149,10 +173,16 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(api.router)
     app.include_router(api_people.router)
     app.include_router(api_audit.router)
+    app.include_router(api_governance.router)
+    app.include_router(api_integration.router)  # SIEM/GRC feeds and /metrics
+    app.include_router(dashboard_governance.router)
     app.include_router(dashboard.router)
     app.include_router(dashboard_behaviour.router)
     app.include_router(dashboard_analytics.router)
     app.include_router(dashboard_analytics.api_router)
+    app.include_router(dashboard_budget.router)
+    app.include_router(api_reviews.router)
+    app.include_router(dashboard_reviews.router)
     STATIC_DIR.mkdir(exist_ok=True)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
