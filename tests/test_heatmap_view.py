@@ -95,14 +95,14 @@ def test_layers_place_clicks_and_rage_on_the_element(recorded, fake_render):
     hottest = max(range(len(click["values"])), key=click["values"].__getitem__)
     assert divmod(hottest, click["cols"]) == (310 // 8, 150 // 8)  # row 38, col 18
     assert click["values"][hottest] == 255
-    # one rage burst of 3 clicks, drawn at the centre of Send's box: (100 + 100, 300 + 20)
-    assert body["layers"]["rage"] == {"points": [[200.0, 320.0, 3]], "count": 1}
+    # one rage burst of 3 clicks, drawn where its clicks are placed: (150, 310); count = its 3 clicks
+    assert body["layers"]["rage"] == {"points": [[150.0, 310.0, 3]], "count": 3}
     assert body["layers"]["dead"] is None
     scroll = body["layers"]["scroll"]
     assert (scroll["page_views"], scroll["fold_px"], scroll["shares"][0]) == (4, 800, 1.0)
     # only the last session's clicks fall in its minute
     window = heatmaps.heatmap_layers(recorded, url=URL, since_ms=T + 180_000, until_ms=T + 240_000)
-    assert (window["layers"]["click"]["count"], window["layers"]["rage"]["count"]) == (3, 1)
+    assert (window["layers"]["click"]["count"], window["layers"]["rage"]["count"]) == (3, 3)
 
 
 def test_frame_is_static_shared_text_only_and_sandboxed(recorded):
@@ -165,10 +165,11 @@ def test_view_draws_layers_over_the_sandboxed_page(recorded, chromium):  # type:
         assert stage.get_attribute("data-ready") == "1"
         assert page.locator("#hm-status").inner_text() == (
             "6 clicks (0 placed by page position) · 4 mouse positions · 4 page views with scroll depth · "
-            "1 rage-click burst")
+            "3 rage clicks")
         frame = page.frame_locator("#hm-frame")
         assert frame.locator("button#send").inner_text() == "Send"
-        # the canvas has paint where the clicks are (150, 310) and none in the far corner
+        # the rage marker sits on its clicks: the click layer alone has paint at (150, 310), none in the corner
+        page.locator("input[data-layer=rage]").uncheck()
         alpha = page.locator("#hm-canvas").evaluate(
             "c => [c.getContext('2d').getImageData(150, 310, 1, 1).data[3], "
             "c.getContext('2d').getImageData(1200, 880, 1, 1).data[3]]")
@@ -176,6 +177,7 @@ def test_view_draws_layers_over_the_sandboxed_page(recorded, chromium):  # type:
         # from 8 px cells to page px blends in the cooler neighbour cells: 205 at that pixel
         assert alpha == [205, 0]
         ARTIFACTS.mkdir(exist_ok=True)
+        page.locator("input[data-layer=rage]").check()
         page.locator("input[data-layer=move]").check()
         page.locator("input[data-layer=scroll]").check()
         page.screenshot(path=str(ARTIFACTS / "heatmap_view.png"), full_page=True)

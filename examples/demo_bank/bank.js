@@ -33,8 +33,12 @@
       return false;
     },
     'transfer-form': function (f) {
-      return 'Transfer of EUR ' + Number(f.amount.value || 0).toFixed(2) + ' to ' + f.payee.value +
-        ' (account ending ' + last4(f.iban.value) + ') is scheduled for today.';
+      // A funnel step for replayvault (event:transfer.confirmed); names only, never values.
+      if (window.replayvault && window.replayvault.track) window.replayvault.track('transfer.confirmed');
+      // Deliberate slip, as real sites make them: the confirmation repeats the payee's full IBAN in
+      // a box without rr-mask. The server masks it and records a masking incident.
+      return 'Transfer of EUR ' + Number(f.amount.value || 0).toFixed(2) + ' to IBAN ' + f.iban.value +
+        ' is scheduled for today.';
     },
     'card-form': function (f) {
       return 'Card ending ' + last4(f.number.value) + ' was added to your wallet.';

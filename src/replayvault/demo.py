@@ -178,6 +178,7 @@ def _transfer_iban(page: Page, bank_url: str) -> None:
     _login(page, "anna.schmidt", "Tr0ub4dor&3-nwb")
     _scroll(page, 500)
     page.locator("#transactions tbody tr").nth(4).click()  # looks at a past transfer (dead click)
+    _pause(page, 1500)  # nothing happens: a dead click needs a second without any reaction
     _scroll(page, -500)
     _go(page, ".nav a[href='transfer.html']")
     _type(page, "#payee", "Jonas Weber")

@@ -32,7 +32,7 @@ from .errors import NotFound
 from .privacy.common_text import blank_unshared, shared_texts, texts
 from .recordings import snapshots_for_url
 from .render.backdrop import RenderedPage, render_backdrop, render_page
-from .render.heatmap import render_click_map, render_move_map, render_scroll_map
+from .render.heatmap import render_click_map, render_move_map, render_scroll_map, scroll_marks
 from .runtime import Runtime
 
 __all__ = ["KINDS", "Heatmap", "PlacedClicks", "ReferenceSnapshot", "dominant_class", "dominant_viewport",
@@ -41,6 +41,8 @@ __all__ = ["KINDS", "Heatmap", "PlacedClicks", "ReferenceSnapshot", "dominant_cl
 
 DEFAULT_WIDTH_PX = 1280
 MAX_HEIGHT_PX = 10_000
+#: Widest reference page rendered (px): a recorded width beyond this (a hostile Meta event) is capped.
+MAX_WIDTH_PX = 3840
 #: Heatmap kinds: click map, move map (mouse dwell), scroll map.
 KINDS = ("click", "move", "scroll")
 #: Rendered reference pages by (data directory, page snapshot id, width px, shared text).
@@ -127,8 +129,8 @@ def reference_snapshot(rt: Runtime, url: str, viewport: str | None,
     keep = shared_texts([texts(ev[1]["data"]["node"]) for _, _, ev in found], rt.settings.backdrop_min_sessions)
     snapshot_id, _, (meta, full) = found[0]
     events = [meta, {**full, "data": {**full["data"], "node": blank_unshared(full["data"]["node"], keep)}}]
-    return ReferenceSnapshot(events, int(meta["data"].get("width") or DEFAULT_WIDTH_PX), snapshot_id,
-                             hash(frozenset(keep)))
+    width = min(max(int(meta["data"].get("width") or DEFAULT_WIDTH_PX), 1), MAX_WIDTH_PX)
+    return ReferenceSnapshot(events, width, snapshot_id, hash(frozenset(keep)))
 
 
 def _page(rt: Runtime, url: str, viewport: str | None, project: str | None,
@@ -179,6 +181,11 @@ def dominant_viewport(rt: Runtime, url: str, project: str | None = None) -> str 
     return dominant_class(rt.analytics.viewport_counts(url, project))
 
 
+def _period(since_ms: int | None, until_ms: int | None) -> str:
+    """`` in this period`` when a time window is set (for messages), else ``""``."""
+    return "" if since_ms is None and until_ms is None else " in this period"
+
+
 def _viewport(rt: Runtime, url: str, viewport: str | None, project: str | None) -> str:
     if viewport is None:
         viewport = dominant_viewport(rt, url, project)
@@ -188,8 +195,8 @@ def _viewport(rt: Runtime, url: str, viewport: str | None, project: str | None) 
 
 
 def _place(rt: Runtime, url: str, viewport: str, project: str | None, since_ms: int | None,
-           until_ms: int | None) -> tuple[PlacedClicks, RenderedPage | None]:
-    """Placed clicks and the reference render (None without a snapshot or Chromium)."""
+           until_ms: int | None) -> tuple[PlacedClicks, RenderedPage | None, dict[str, np.ndarray]]:
+    """Placed clicks, the reference render (None without a snapshot or Chromium) and the stored click rows."""
     clicks = rt.analytics.clicks(url, viewport, project, since_ms, until_ms)
     fx, fy = fallback_xy(clicks["x"], clicks["y"], clicks["page_x"], clicks["page_y"], clicks["content_x"],
                          clicks["content_y"], clicks["fixed"])
@@ -205,10 +212,10 @@ def _place(rt: Runtime, url: str, viewport: str, project: str | None, since_ms: 
     else:
         finite = y[np.isfinite(y)]
         tallest = int(finite.max()) + 1 if finite.size else 0
-        width = _median(clicks["viewport_w"], DEFAULT_WIDTH_PX)
+        width = min(_median(clicks["viewport_w"], DEFAULT_WIDTH_PX), MAX_WIDTH_PX)
         height = min(max(tallest, _median(clicks["viewport_h"], 800)), MAX_HEIGHT_PX)
     placed = PlacedClicks(x, y, n_anchored, int(x.size) - n_anchored, int(width), int(height))
-    return placed, page
+    return placed, page, clicks
 
 
 def placed_clicks(rt: Runtime, *, url: str, viewport: str | None = None, project: str | None = None,
@@ -249,9 +256,9 @@ def heatmap(rt: Runtime, *, url: str, kind: str = "click", viewport: str | None 
     store = rt.analytics
     depths = store.scroll_depths(url, viewport, project, since_ms, until_ms)
     if kind == "click":
-        placed, page = _place(rt, url, viewport, project, since_ms, until_ms)
+        placed, page, _ = _place(rt, url, viewport, project, since_ms, until_ms)
         if placed.x.size == 0 and depths["max_depth_px"].size == 0:
-            raise NotFound(f"no {viewport} page views recorded for this URL")
+            raise NotFound(f"no {viewport} page views recorded for this URL{_period(since_ms, until_ms)}")
         image = page.image if page is not None and backdrop else None
         width, height = placed.width, placed.height
         if page is None:  # no reference page: make room for the deepest depth as well
@@ -262,7 +269,7 @@ def heatmap(rt: Runtime, *, url: str, kind: str = "click", viewport: str | None 
     if kind == "move":
         moves = store.moves(url, viewport, project, since_ms, until_ms)
         if moves["page_x"].size == 0 and depths["max_depth_px"].size == 0:
-            raise NotFound(f"no {viewport} page views recorded for this URL")
+            raise NotFound(f"no {viewport} page views recorded for this URL{_period(since_ms, until_ms)}")
         py = moves["page_y"]
         width = image.width if image else DEFAULT_WIDTH_PX
         tallest = max(int(py.max()) + 1 if py.size else 0, int(depths["max_depth_px"].max(initial=0)))
@@ -270,7 +277,7 @@ def heatmap(rt: Runtime, *, url: str, kind: str = "click", viewport: str | None 
         data = move_grid(moves["page_x"], py, dwell_ms(moves["ts_ms"], moves["next_ms"]), width, height)
         return Heatmap(url, kind, viewport, data, int(width), int(height), image)
     if depths["max_depth_px"].size == 0:
-        raise NotFound(f"no {viewport} page views recorded for this URL")
+        raise NotFound(f"no {viewport} page views recorded for this URL{_period(since_ms, until_ms)}")
     known = depths["page_height_px"][np.isfinite(depths["page_height_px"])]
     page_h = float(image.height) if image else float(np.median(known)) if known.size else None
     reached = depths["max_depth_px"]
@@ -319,12 +326,14 @@ def heatmap_json(rt: Runtime, *, url: str, kind: str = "click", viewport: str | 
 def placed_signals(rt: Runtime, *, url: str, viewport: str | None = None, kinds: tuple[str, ...] = ("rage_click",),
                    project: str | None = None, since_ms: int | None = None,
                    until_ms: int | None = None) -> dict[str, list[list[float]]]:
-    """Click signals of ``url`` for one viewport class, placed on the reference page: ``{kind: [[x, y, count], ...]}``.
+    """Click signals of ``url`` for one viewport class, drawn where their clicks are: ``{kind: [[x, y, n], ...]}``.
 
-    A signal whose target selector matches an element of the reference snapshot goes to the centre
-    of that element's box (signals keep no offset inside the target); others stay at their own page
-    coordinates (px). Signals without a position (u-turns) are left out. The viewport class of a
-    signal is its page view's (``page_views.device_class``); ``since_ms <= ts < until_ms``.
+    A signal is placed at the mean placed position (:func:`placed_clicks`, reference page px) of its
+    own clicks — same session, page view and time span (``ts_ms`` to ``ts_ms + duration_ms``) — so a
+    marker sits on its clicks in the click layer; a signal whose clicks are not stored stays at its
+    own page coordinates. Signals at the same spot (within 1 px) are merged: ``n`` adds up their
+    click counts. Signals without a position (u-turns) are left out. A signal's viewport class is
+    its page view's; ``since_ms <= ts < until_ms`` (epoch ms).
 
     Raises:
         NotFound: no page view of ``url`` was recorded.
@@ -337,15 +346,21 @@ def placed_signals(rt: Runtime, *, url: str, viewport: str | None = None, kinds:
                                             since_ms=since_ms, until_ms=until_ms)
             if classes.get((r["session_id"], r["page_view"])) == viewport and r["x"] is not None
             and r["y"] is not None]
-    selectors = frozenset(r["selector"] for r in rows if isinstance(r["selector"], str))
-    page = _page(rt, url, viewport, project, selectors) if rows else None
-    boxes = page.boxes if page is not None else {}
-    out: dict[str, list[list[float]]] = {k: [] for k in kinds}
+    placed = None
+    if rows:
+        placed, _, clicks = _place(rt, url, viewport, project, since_ms, None)
+    merged: dict[str, dict[tuple[float, float], int]] = {k: {} for k in kinds}
     for r in rows:
-        box = boxes.get(r["selector"]) if r["selector"] else None
-        x, y = (box.x + box.w / 2, box.y + box.h / 2) if box is not None else (float(r["x"]), float(r["y"]))
-        out[r["kind"]].append([round(x, 1), round(y, 1), int(r["count"])])
-    return out
+        x, y = float(r["x"]), float(r["y"])
+        if placed is not None and placed.x.size:
+            end = r["ts_ms"] + int(r["duration_ms"] or 0)
+            own = ((clicks["session_id"] == r["session_id"]) & (clicks["ts_ms"] >= r["ts_ms"])
+                   & (clicks["ts_ms"] <= end))
+            if own.any():
+                x, y = float(placed.x[own].mean()), float(placed.y[own].mean())
+        key = (round(x), round(y))
+        merged[r["kind"]][key] = merged[r["kind"]].get(key, 0) + int(r["count"])
+    return {k: [[float(x), float(y), n] for (x, y), n in sorted(spots.items())] for k, spots in merged.items()}
 
 
 def _levels(values: np.ndarray) -> list[int]:
@@ -361,7 +376,7 @@ def heatmap_layers(rt: Runtime, *, url: str, viewport: str | None = None, projec
     ``click`` and ``move`` as ``{cell_px, cols, rows, values, count, ...}`` (``values``: row-major
     0..255 levels of the smoothed density, 255 = hottest cell; click adds ``anchored``/``fallback``,
     move ``dwell_ms``), ``scroll`` as ``{step_px, shares, fold_px, average_fold_px, page_views}`` and
-    ``rage``/``dead`` as ``{points: [[x, y, clicks]], count}`` (:func:`placed_signals`). A layer
+    ``rage``/``dead`` as ``{points: [[x, y, clicks]], count}`` (:func:`placed_signals`; ``count`` = clicks). A layer
     without data is None. Width and height are the reference page's, so layers line up with the
     static page of :func:`reference_snapshot`.
 
@@ -387,11 +402,12 @@ def heatmap_layers(rt: Runtime, *, url: str, viewport: str | None = None, projec
     if isinstance(scroll, ScrollMap) and scroll.page_views:
         d = scroll.to_dict()
         layers["scroll"] = {"step_px": d["step_px"], "shares": d["share"], "fold_px": d["fold_px"],
-                            "average_fold_px": d["average_fold_px"], "page_views": d["page_views"]}
+                            "average_fold_px": d["average_fold_px"], "page_views": d["page_views"],
+                            "marks": [list(m) for m in scroll_marks(scroll)]}
     signals = placed_signals(rt, url=url, viewport=viewport, kinds=("rage_click", "dead_click"), project=project,
                              **window)
     for kind, name in (("rage_click", "rage"), ("dead_click", "dead")):
         if signals[kind]:
-            layers[name] = {"points": signals[kind], "count": len(signals[kind])}
+            layers[name] = {"points": signals[kind], "count": sum(p[2] for p in signals[kind])}
     return {"url": url, "viewport": viewport, "width": click.width, "height": click.height, **window,
             "layers": layers}

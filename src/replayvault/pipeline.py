@@ -8,11 +8,13 @@ are the caller's next steps (see :mod:`replayvault.ingest.service`).
 from __future__ import annotations
 
 import json
+import logging
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from .analytics.behaviour import Behaviour, BehaviourState, extract_behaviour
-from .analytics.facts import Facts, FactState, extract_facts, strip_url
+from .analytics.facts import MAX_PX, Facts, FactState, extract_facts, strip_url
 from .privacy.evidence import EvidenceRow, summarize
 from .privacy.evidence import incidents as count_incidents
 from .privacy.masking import MaskState, mask_events
@@ -21,6 +23,8 @@ from .rrweb import EventType
 from .types import Event
 
 __all__ = ["Batch", "SessionState", "ProcessedBatch", "process_batch", "encode_events"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -95,17 +99,29 @@ def process_batch(batch: Batch, state: SessionState) -> ProcessedBatch:
 
     Pure: ``batch`` and ``state`` are left unchanged; the new state is returned.
 
+    Only masking can reject a batch. Analytics (facts, behaviour) never do: an unreadable analytics
+    state starts fresh, and an extractor that fails on an odd event shape yields no analytics for
+    this batch and keeps the previous analytics state (the exception type is logged, nothing else).
+
     Raises:
         MalformedBatch: an event cannot be processed (the message names its index, never its content).
     """
     windows: dict[str, Any] = dict(state.mask.get("windows") or {})
     mask_state = MaskState.from_dict(windows.pop(batch.window_id, {}))
-    fact_state = FactState.from_dict(state.facts)
     masked = mask_events(batch.events, mask_state, policy=batch.policy)
     evidence = summarize(masked.records)
-    facts = extract_facts(masked.events, fact_state)
-    behaviour_state = BehaviourState.from_dict(state.behaviour)
-    behaviour = extract_behaviour(masked.events, behaviour_state, facts.page_views)
+    fact_state = _load_state(FactState, state.facts)
+    try:
+        facts = extract_facts(masked.events, fact_state)
+    except Exception as exc:  # noqa: BLE001 - analytics must never reject an accepted batch
+        log.warning("facts extraction skipped for a batch (%s)", type(exc).__name__)
+        facts, fact_state = Facts(), _load_state(FactState, state.facts)
+    behaviour_state = _load_state(BehaviourState, state.behaviour)
+    try:
+        behaviour = extract_behaviour(masked.events, behaviour_state, facts.page_views)
+    except Exception as exc:  # noqa: BLE001
+        log.warning("behaviour extraction skipped for a batch (%s)", type(exc).__name__)
+        behaviour, behaviour_state = Behaviour(), _load_state(BehaviourState, state.behaviour)
     stamps = [int(e["timestamp"]) for e in masked.events]
     pages, last_meta = _page_snapshots(masked.events, state.page)
     return ProcessedBatch(
@@ -125,6 +141,15 @@ def process_batch(batch: Batch, state: SessionState) -> ProcessedBatch:
     )
 
 
+def _load_state(cls: Any, d: Any) -> Any:
+    """``cls.from_dict(d)`` for an analytics state; a fresh state when ``d`` cannot be read."""
+    try:
+        return cls.from_dict(d if isinstance(d, dict) else {})
+    except Exception as exc:  # noqa: BLE001 - a bad analytics state must not poison the session
+        log.warning("%s unreadable (%s): starting fresh", cls.__name__, type(exc).__name__)
+        return cls()
+
+
 def _keep_recent(windows: dict[str, Any], window_id: str, current: dict[str, Any]) -> dict[str, Any]:
     """``windows`` with ``window_id`` moved to the end (newest), trimmed to :data:`MAX_WINDOWS`."""
     windows[window_id] = current
@@ -140,7 +165,8 @@ def _page_snapshots(events: list[Event], last_meta: dict[str, Any]) -> tuple[tup
         data = ev.get("data") or {}
         if ev["type"] == EventType.Meta and isinstance(data.get("href"), str):
             width = data.get("width")
-            meta = {"href": strip_url(data["href"]), "width": int(width) if isinstance(width, (int, float)) else None}
+            ok = isinstance(width, (int, float)) and not isinstance(width, bool) and math.isfinite(width)
+            meta = {"href": strip_url(data["href"]), "width": int(min(MAX_PX, max(0, width))) if ok else None}
         elif ev["type"] == EventType.FullSnapshot and meta.get("href"):
             out.append((meta["href"], meta.get("width"), int(ev["timestamp"])))
     return tuple(out), meta

@@ -65,6 +65,16 @@ def test_three_clicks_within_a_second_inside_30px_are_one_rage_click() -> None:
         (T + 1000, 3, 900, 100.0, 100.0, BUTTON, PAGE)]
 
 
+def test_the_clicks_of_a_rage_burst_are_not_also_dead_clicks() -> None:
+    # a burst of 3 with no reaction, then a lone 4th click 2 s later; a tick at +5 s decides them all:
+    # the burst is one rage click; only the lone click (no reaction within 1 s) is a dead click
+    events = [*page(), click(T + 1000, 8, 100, 100), click(T + 1300, 8, 100, 100), click(T + 1600, 8, 100, 100),
+              click(T + 3600, 8, 400, 400), tick(T + 6000)]
+    sigs = signals(events)
+    assert [(s.ts_ms, s.count) for s in kinds(sigs, "rage_click")] == [(T + 1000, 3)]
+    assert [s.ts_ms for s in kinds(sigs, "dead_click")] == [T + 3600]
+
+
 def test_two_clicks_are_not_a_rage_click() -> None:
     assert kinds(signals([*page(), click(T + 1000, 8, 100, 100), click(T + 1100, 8, 100, 100)]), "rage_click") == []
 

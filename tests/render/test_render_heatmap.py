@@ -137,3 +137,16 @@ def test_scroll_map_draws_the_fold_line():
     row = np.asarray(img)[760]  # fold = median(700, 760, 900) = 760 px
     assert (row.sum(axis=1) < 150).sum() > 900  # a solid dark line across (almost) the whole width
     assert (np.asarray(img)[740].sum(axis=1) < 150).sum() < 100  # not 20 px above it
+
+
+def test_scroll_marks_say_the_share_that_really_reached_each_line():
+    from replayvault.analytics.heatmap import scroll_map
+    from replayvault.render.heatmap import scroll_marks
+
+    # two page views on a 2,000 px page, reaching 800 and 1,600 px: 100 % down to 800, 50 % to 1,600.
+    # 75 % -> deepest depth with >= 75 %: 800 (100 % reached it); 50 % and 25 % -> 1,600 (50 %), once.
+    assert scroll_marks(scroll_map(np.array([800, 1600]), 2000.0)) == [(800, 100), (1600, 50)]
+    # one page view that reached the bottom: every line would sit on the bottom edge, none is drawn
+    assert scroll_marks(scroll_map(np.array([2000]), 2000.0)) == []
+    # four page views at 500, 1000, 1500, 2000 px: 75 % reached 1000, 50 % reached 1500, 25 % the bottom
+    assert scroll_marks(scroll_map(np.array([500, 1000, 1500, 2000]), 2000.0)) == [(1000, 75), (1500, 50)]

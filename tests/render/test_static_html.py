@@ -71,3 +71,11 @@ def test_bad_names_and_deep_trees_are_cut():
     assert "bottom" not in snapshot_html(deep)
     with pytest.raises(TypeError):
         snapshot_html([])  # type: ignore[arg-type]
+
+
+def test_style_inside_svg_is_escaped_and_split_style_text_is_joined():
+    svg = el("svg", {}, el("style", {}, text("<h1>Jane</h1><a href=x>")))
+    split = el("style", {}, text("a{}</sty"), text("le><h1>x</h1>"))
+    assert snapshot_html(el("div", {}, svg, split)) == (
+        '<!DOCTYPE html><div><svg><style>&lt;h1&gt;Jane&lt;/h1&gt;&lt;a href=x&gt;</style></svg>'
+        '<style>a{}<\\/style><h1>x</h1></style></div>')

@@ -39,7 +39,7 @@ import re
 from typing import Any
 
 from ..rrweb import NodeType
-from ._nodes import NodeMirror, _css_escape, _stable
+from ._nodes import MAX_ADDS_PER_EVENT, NodeMirror, _css_escape, _is_id, _key, _stable
 
 __all__ = ["FormDom", "NO_FORM"]
 
@@ -58,6 +58,11 @@ _VIS_HIDDEN = re.compile(r"(?:^|[;\s])visibility\s*:\s*hidden\b", re.IGNORECASE)
 _TOP = frozenset({"body", "html", "#document", ""})
 #: A text change this many nodes below an error element (text node, its element, one wrapper) fills it.
 _TEXT_DEPTH = 3
+
+
+def _list(value: Any) -> list[Any]:
+    """``value`` when it is a list, else an empty list (a malformed event field is skipped)."""
+    return value if isinstance(value, list) else []
 
 
 def _text(value: Any) -> str | None:
@@ -95,12 +100,17 @@ class FormDom:
                 "errors": {str(k): v for k, v in self.errors.items()}}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> FormDom:
-        """Inverse of :meth:`to_dict` (an empty dict gives an empty DOM)."""
+    def from_dict(cls, d: Any) -> FormDom:
+        """Inverse of :meth:`to_dict` (an empty dict gives an empty DOM); malformed entries are skipped."""
         dom = cls()
+        if not isinstance(d, dict):
+            return dom
         dom.nodes = NodeMirror.from_dict(d.get("nodes") or {})
-        dom.flags = {int(k): int(v) for k, v in (d.get("flags") or {}).items()}
-        dom.errors = {int(k): int(v) for k, v in (d.get("errors") or {}).items()}
+        for name, target in (("flags", dom.flags), ("errors", dom.errors)):
+            items = d.get(name)
+            for k, v in (items.items() if isinstance(items, dict) else ()):
+                if _key(k) is not None and _is_id(v):
+                    target[_key(k)] = v  # type: ignore[index]
         return dom
 
     # -- updates ----------------------------------------------------------------------------------
@@ -121,11 +131,11 @@ class FormDom:
         before = self.fields_in_error()
         self.nodes.mutation(data)
         touched: list[int] = []
-        for add in data.get("adds") or []:
+        for add in _list(data.get("adds"))[:MAX_ADDS_PER_EVENT]:
             if isinstance(add, dict) and isinstance(add.get("node"), dict):
                 touched += self._walk(add["node"])
-        for change in data.get("attributes") or []:
-            if isinstance(change, dict) and isinstance(change.get("id"), int) and isinstance(change.get("attributes"), dict):
+        for change in _list(data.get("attributes")):
+            if isinstance(change, dict) and _is_id(change.get("id")) and isinstance(change.get("attributes"), dict):
                 if self._update(change["id"], change["attributes"]):
                     touched.append(change["id"])
         touched += self._filled(data)
@@ -140,12 +150,12 @@ class FormDom:
 
     def _filled(self, data: dict[str, Any]) -> list[int]:
         """Error elements (up to :data:`_TEXT_DEPTH` levels above) whose text this Mutation changed or added."""
-        starts = [t.get("id") for t in data.get("texts") or [] if isinstance(t, dict)]
-        starts += [a.get("parentId") for a in data.get("adds") or []
+        starts = [t.get("id") for t in _list(data.get("texts")) if isinstance(t, dict)]
+        starts += [a.get("parentId") for a in _list(data.get("adds"))[:MAX_ADDS_PER_EVENT]
                    if isinstance(a, dict) and isinstance(a.get("node"), dict) and a["node"].get("type") == NodeType.Text]
         out = []
         for nid in starts:
-            cur = nid if isinstance(nid, int) else None
+            cur = nid if _is_id(nid) else None
             for _ in range(_TEXT_DEPTH):
                 if cur is None:
                     break
@@ -165,11 +175,11 @@ class FormDom:
         stack = [node]
         while stack:
             cur = stack.pop()
-            if cur.get("type") == NodeType.Element and isinstance(cur.get("id"), int):
+            if cur.get("type") == NodeType.Element and _is_id(cur.get("id")):
                 attrs = cur.get("attributes") if isinstance(cur.get("attributes"), dict) else {}
                 self._set(cur["id"], self._flags(str(cur.get("tagName", "")).lower(), attrs, 0, partial=False))
                 out.append(cur["id"])
-            stack.extend(c for c in cur.get("childNodes") or [] if isinstance(c, dict))
+            stack.extend(c for c in _list(cur.get("childNodes")) if isinstance(c, dict))
         return out
 
     def _update(self, nid: int, attrs: dict[str, Any]) -> bool:
@@ -223,7 +233,7 @@ class FormDom:
 
     def is_field(self, nid: Any) -> bool:
         """True for a live input/select/textarea field (see module rules)."""
-        return isinstance(nid, int) and bool(self.flags.get(nid, 0) & FIELD) and nid in self.nodes.info
+        return _is_id(nid) and bool(self.flags.get(nid, 0) & FIELD) and nid in self.nodes.info
 
     def is_choice(self, nid: int) -> bool:
         """True for a checkbox or radio input."""

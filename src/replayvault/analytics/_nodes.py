@@ -23,12 +23,29 @@ Example: ``body > div.main > form#transfer > button.primary:nth-of-type(2)``.
 from __future__ import annotations
 
 import re
+from collections import deque
 from typing import Any
 
 from ..rrweb import NodeType
 
 _GENERATED = re.compile(r"\d{3,}|^(?:css|sc|jsx|emotion|svelte)-|^:r")
 _MAX_CLASSES = 2
+#: Adds of one Mutation event the mirror applies; the rest are dropped (for analytics only: the
+#: recording itself is stored unchanged) and counted in :attr:`NodeMirror.dropped_adds`.
+MAX_ADDS_PER_EVENT = 50_000
+#: How often one add may wait for a missing parent / next sibling before it is attached as well as
+#: possible (bounds the work per add even when other adds keep adding and removing its dependencies).
+_MAX_WAITS = 3
+
+
+#: Node ids outside this range are ignored (the analytics store keeps ids in 32-bit INTEGER columns).
+_ID_LIMIT = 2**31
+
+
+def _is_id(value: Any) -> bool:
+    """A usable rrweb node id: an int that is not a bool (JSON ``true`` is an int in Python) and fits
+    32 bits."""
+    return isinstance(value, int) and not isinstance(value, bool) and -_ID_LIMIT <= value < _ID_LIMIT
 
 #: node id -> [tag ("" for non-elements, "#document" for a Document), id attribute, class attribute]
 NodeInfo = list[Any]
@@ -59,6 +76,8 @@ class NodeMirror:
         self.children: dict[int, list[int]] = {}
         self.parent: dict[int, int] = {}
         self.root_ids: list[int] = []  # the Document node, its html and body elements
+        #: Mutation adds dropped beyond :data:`MAX_ADDS_PER_EVENT` (not serialized).
+        self.dropped_adds = 0
 
     # -- serialization -------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -69,12 +88,24 @@ class NodeMirror:
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> NodeMirror:
+    def from_dict(cls, d: Any) -> NodeMirror:
+        """Inverse of :meth:`to_dict`; malformed entries are skipped (never raises on a bad state)."""
         m = cls()
-        m.info = {int(k): list(v) for k, v in d.get("info", {}).items()}
-        m.children = {int(k): [int(c) for c in v] for k, v in d.get("children", {}).items()}
-        m.parent = {c: p for p, kids in m.children.items() for c in kids}
-        m.root_ids = [int(x) for x in d.get("root_ids", [])]
+        if not isinstance(d, dict):
+            return m
+        info, children, roots = d.get("info"), d.get("children"), d.get("root_ids")
+        for k, v in (info.items() if isinstance(info, dict) else ()):
+            nid = _key(k)
+            if nid is not None and isinstance(v, list) and len(v) == 3 and isinstance(v[0], str) \
+                    and all(x is None or isinstance(x, str) for x in v[1:]):
+                m.info[nid] = list(v)
+        for k, v in (children.items() if isinstance(children, dict) else ()):
+            pid = _key(k)
+            if pid is not None and pid in m.info and isinstance(v, list):
+                kids = [c for c in v if _is_id(c) and c in m.info and c not in m.parent]
+                m.children[pid] = kids
+                m.parent.update((c, pid) for c in kids)
+        m.root_ids = [x for x in (roots if isinstance(roots, list) else []) if _is_id(x)]
         return m
 
     # -- updates ----------------------------------------------------------------------------------
@@ -84,24 +115,29 @@ class NodeMirror:
         self.children.clear()
         self.parent.clear()
         self._add_tree(node, None, None)
-        self.root_ids = [node["id"]] if isinstance(node.get("id"), int) else []
-        for child in node.get("childNodes") or []:
+        self.root_ids = [node["id"]] if _is_id(node.get("id")) else []
+        for child in _kids(node):
             if child.get("type") == NodeType.Element and str(child.get("tagName", "")).lower() == "html":
-                self.root_ids.append(child["id"])
-                for grand in child.get("childNodes") or []:
+                if _is_id(child.get("id")):
+                    self.root_ids.append(child["id"])
+                for grand in _kids(child):
                     if grand.get("type") == NodeType.Element and str(grand.get("tagName", "")).lower() == "body":
-                        self.root_ids.append(grand["id"])
+                        if _is_id(grand.get("id")):
+                            self.root_ids.append(grand["id"])
 
     def mutation(self, data: dict[str, Any]) -> None:
         """Apply a Mutation's ``removes``, ``adds`` and ``attributes`` (rrweb replayer order)."""
         for rem in data.get("removes") or []:
-            if isinstance(rem, dict) and isinstance(rem.get("id"), int):
+            if isinstance(rem, dict) and _is_id(rem.get("id")):
                 self._remove(rem["id"])
-        self._apply_adds([a for a in data.get("adds") or [] if isinstance(a, dict) and isinstance(a.get("node"), dict)])
-        for change in data.get("attributes") or []:
-            if not isinstance(change, dict):
+        adds = data.get("adds")
+        self._apply_adds([a for a in adds if isinstance(a, dict) and isinstance(a.get("node"), dict)]
+                         if isinstance(adds, list) else [])
+        changes = data.get("attributes")
+        for change in changes if isinstance(changes, list) else []:
+            if not isinstance(change, dict) or not _is_id(change.get("id")):
                 continue
-            info = self.info.get(change.get("id"))  # type: ignore[arg-type]
+            info = self.info.get(change["id"])
             attrs = change.get("attributes")
             if info is None or not isinstance(attrs, dict):
                 continue
@@ -111,52 +147,87 @@ class NodeMirror:
                 info[2] = attrs["class"] if isinstance(attrs["class"], str) else None
 
     def _apply_adds(self, adds: list[dict[str, Any]]) -> None:
-        # rrweb may list a node before its parent or its next sibling: apply what is ready, repeat.
-        pending = adds
-        while pending:
-            later = [a for a in pending if not self._ready(a)]
-            if len(later) == len(pending):  # no progress: attach the rest as well as we can
-                for a in later:
-                    self._add_tree(a["node"], a.get("parentId"), a.get("nextId"), a.get("previousId"))
-                return
-            for a in pending:
-                if self._ready(a):
-                    self._add_tree(a["node"], a.get("parentId"), a.get("nextId"), a.get("previousId"))
-            pending = later
+        """Apply a Mutation's adds; rrweb may list a node before its parent or its next sibling.
 
-    def _ready(self, add: dict[str, Any]) -> bool:
-        nid = add["node"].get("id")
-        if nid in self.info and self.parent.get(nid) == add.get("parentId"):
-            return True  # already attached by an earlier pass
-        nxt = add.get("nextId")
-        return add.get("parentId") in self.info and (nxt is None or nxt in self.info)
-
-    def _add_tree(self, node: dict[str, Any], parent_id: Any, next_id: Any = None, prev_id: Any = None) -> None:
-        nid = node.get("id")
-        if not isinstance(nid, int) or (nid in self.info and self.parent.get(nid) == parent_id):
-            return
-        if nid in self.info:
-            self._remove(nid)
-        ntype = node.get("type")
-        if ntype == NodeType.Element:
-            attrs = node.get("attributes") or {}
-            id_attr = attrs.get("id") if isinstance(attrs.get("id"), str) else None
-            cls_attr = attrs.get("class") if isinstance(attrs.get("class"), str) else None
-            self.info[nid] = [str(node.get("tagName", "")).lower(), id_attr, cls_attr]
-        else:
-            self.info[nid] = ["#document" if ntype == NodeType.Document else "", None, None]
-        if isinstance(parent_id, int):
-            kids = self.children.setdefault(parent_id, [])
-            if next_id in kids:
-                kids.insert(kids.index(next_id), nid)
-            elif prev_id in kids:
-                kids.insert(kids.index(prev_id) + 1, nid)
+        Like rrweb's replayer, an add whose ``parentId`` (or ``nextId``) is not known yet waits in a
+        queue keyed by that missing id and is released once, when a node with that id is added: each
+        add is applied once and looked at most ``_MAX_WAITS + 1`` times (O(n), never a pass per add).
+        Adds still waiting at the end are attached as well as possible, in their order. At most
+        :data:`MAX_ADDS_PER_EVENT` adds are applied; the rest are counted in :attr:`dropped_adds`.
+        """
+        if len(adds) > MAX_ADDS_PER_EVENT:
+            self.dropped_adds += len(adds) - MAX_ADDS_PER_EVENT
+            adds = adds[:MAX_ADDS_PER_EVENT]
+        waiting: dict[Any, list[int]] = {}  # missing node id -> indexes of the adds waiting for it
+        waits = [0] * len(adds)
+        done = [False] * len(adds)
+        queue = deque(range(len(adds)))
+        while queue:
+            i = queue.popleft()
+            if done[i]:
+                continue
+            missing = self._missing(adds[i])
+            if missing is None or waits[i] >= _MAX_WAITS:
+                done[i] = True
+                for nid in self._apply(adds[i]):
+                    queue.extend(waiting.pop(nid, ()))
             else:
-                kids.append(nid)
-            self.parent[nid] = parent_id
-        for child in node.get("childNodes") or []:
-            if isinstance(child, dict):
-                self._add_tree(child, nid)
+                waits[i] += 1
+                waiting.setdefault(missing, []).append(i)
+        for i, a in enumerate(adds):  # dependencies that never came: attach the rest as well as we can
+            if not done[i]:
+                self._apply(a)
+
+    def _missing(self, add: dict[str, Any]) -> Any:
+        """The id ``add`` waits for (its parent, else its next sibling), or None when it is ready."""
+        nid, pid, nxt = add["node"].get("id"), add.get("parentId"), add.get("nextId")
+        if not _is_id(pid) or (nid in self.info and self.parent.get(nid) == pid):
+            return None  # nothing to wait for (unusable parent), or already attached
+        if pid not in self.info:
+            return pid
+        if _is_id(nxt) and nxt not in self.info:
+            return nxt
+        return None
+
+    def _apply(self, add: dict[str, Any]) -> list[int]:
+        """Attach one add; returns the ids of the nodes it added."""
+        added: list[int] = []
+        pid, nxt, prev = add.get("parentId"), add.get("nextId"), add.get("previousId")
+        self._add_tree(add["node"], pid if _is_id(pid) else None, nxt if _is_id(nxt) else None,
+                       prev if _is_id(prev) else None, added)
+        return added
+
+    def _add_tree(self, node: dict[str, Any], parent_id: Any, next_id: Any = None, prev_id: Any = None,
+                  added: list[int] | None = None) -> None:
+        """Add a serialized subtree (iteratively: deep trees do not recurse); malformed nodes are skipped."""
+        stack: list[tuple[dict[str, Any], Any, Any, Any]] = [(node, parent_id, next_id, prev_id)]
+        while stack:
+            cur, pid, nxt, prv = stack.pop()
+            nid = cur.get("id")
+            if not _is_id(nid) or (nid in self.info and self.parent.get(nid) == pid):
+                continue
+            if nid in self.info:
+                self._remove(nid)
+            ntype = cur.get("type")
+            if ntype == NodeType.Element:
+                attrs = cur.get("attributes") if isinstance(cur.get("attributes"), dict) else {}
+                id_attr = attrs.get("id") if isinstance(attrs.get("id"), str) else None
+                cls_attr = attrs.get("class") if isinstance(attrs.get("class"), str) else None
+                self.info[nid] = [str(cur.get("tagName", "")).lower(), id_attr, cls_attr]
+            else:
+                self.info[nid] = ["#document" if ntype == NodeType.Document else "", None, None]
+            if added is not None:
+                added.append(nid)
+            if _is_id(pid) and pid != nid:
+                kids = self.children.setdefault(pid, [])
+                if nxt is not None and nxt in kids:
+                    kids.insert(kids.index(nxt), nid)
+                elif prv is not None and prv in kids:
+                    kids.insert(kids.index(prv) + 1, nid)
+                else:
+                    kids.append(nid)
+                self.parent[nid] = pid
+            stack.extend((c, nid, None, None) for c in reversed(_kids(cur)))
 
     def _remove(self, nid: int) -> None:
         parent = self.parent.pop(nid, None)
@@ -207,3 +278,16 @@ class NodeMirror:
             if len(same) > 1:
                 step += f":nth-of-type({same.index(nid) + 1})"
         return step
+
+
+def _key(k: Any) -> int | None:
+    """A node id from a serialized (string) key, or None when it is not a plain decimal integer."""
+    if isinstance(k, str) and k.lstrip("-").isdigit() and k.isascii():
+        return int(k)
+    return k if _is_id(k) else None
+
+
+def _kids(node: dict[str, Any]) -> list[dict[str, Any]]:
+    """The dict children of a serialized node (``childNodes`` that is not a list gives none)."""
+    kids = node.get("childNodes")
+    return [c for c in kids if isinstance(c, dict)] if isinstance(kids, list) else []

@@ -26,7 +26,8 @@ Frustration signals (``Signal.kind``):
   :data:`RAGE_MIN_CLICKS` (3) of its consecutive clicks fall within 1000 ms; one signal per burst
   at its first click, ``count`` = clicks in the burst, ``duration_ms`` = first to last click. A
   burst that is still growing at the end of a batch is written with its count so far and updated
-  by the next batch;
+  by the next batch. Clicks of a rage burst that are still undecided when it becomes (or grows as)
+  a rage click are not also reported as dead clicks;
 * ``dead_click``: a click (not on a field) followed within :data:`DEAD_WINDOW_MS` (1000 ms,
   inclusive) by no reaction. Reactions: a Mutation, Input, Scroll, MediaInteraction,
   StyleSheetRule/StyleDeclaration/AdoptedStyleSheet or CanvasMutation event, a Focus, a
@@ -79,7 +80,8 @@ from typing import Any
 from ..rrweb import EventType, IncrementalSource, MouseInteractions
 from ..types import Event
 from ._dom import FormDom
-from .facts import PageView
+from ._nodes import _is_id
+from .facts import PageView, _px, time_offset
 
 __all__ = [
     "Behaviour",
@@ -246,7 +248,8 @@ def extract_behaviour(events: list[Event], state: BehaviourState, page_views: Se
 
 
 def _num(v: Any) -> float | None:
-    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+    """A pixel value: finite, clamped like the facts' (``facts.MAX_PX``); None otherwise."""
+    return _px(v)
 
 
 class _Extractor:
@@ -384,7 +387,7 @@ class _Extractor:
         payload = data.get("payload") if isinstance(data.get("payload"), dict) else {}
         if tag == "rv.submit":
             s.pending = []
-            if isinstance(payload.get("id"), int) and s.page_view >= 0:
+            if _is_id(payload.get("id")) and s.page_view >= 0:
                 self._submit(FormSubmit(s.page_view, s.url, s.dom.form_of(payload["id"]), ts, "rv.submit"))
         elif tag == "rv.event" and isinstance(payload.get("name"), str) and payload["name"].strip():
             self.out.events.append(TrackEvent(s.page_view, s.url, ts, payload["name"].strip()[:MAX_EVENT_NAME]))
@@ -407,7 +410,7 @@ class _Extractor:
         x, y = _num(data.get("x")), _num(data.get("y"))
         if s.page_view < 0 or x is None or y is None:
             return
-        target = data.get("id") if isinstance(data.get("id"), int) else None
+        target = data.get("id") if _is_id(data.get("id")) else None
         click = [ts, s.page_view, s.url, x + s.scroll[0], y + s.scroll[1],
                  s.dom.nodes.selector(target) if target is not None else None]
         if not s.dom.is_field(target):
@@ -425,6 +428,8 @@ class _Extractor:
                 and math.hypot(px - r["x"], py - r["y"]) <= RAGE_RADIUS_PX):
             if _grow(r, ts, RAGE_MIN_CLICKS, RAGE_WINDOW_MS):
                 self._signal(_burst_signal(r, "rage_click", ts))
+                # the burst is the signal: its clicks still waiting for a reaction are not dead clicks too
+                self.s.pending = [c for c in self.s.pending if not (c[1] == pv and r["ts"] <= c[0] <= ts)]
         else:
             self.s.rage = _burst(pv, url, ts, px, py, sel)
 
@@ -447,7 +452,7 @@ class _Extractor:
             x, y = _num(pos.get("x")), _num(pos.get("y"))
             if x is None or y is None:
                 continue
-            t = int(ts + (_num(pos.get("timeOffset")) or 0.0))
+            t = int(ts + time_offset(pos.get("timeOffset")))
             if s.axes is None:
                 s.axes = [[x, x, 0.0], [y, y, 0.0]]
             for axis, v in ((0, x), (1, y)):
@@ -460,7 +465,7 @@ class _Extractor:
             if _grow(th, t, THRASH_REVERSALS, THRASH_WINDOW_MS):
                 self._signal(_burst_signal(th, "thrashed_cursor", t))
         else:
-            sel = s.dom.nodes.selector(nid) if isinstance(nid, int) else None
+            sel = s.dom.nodes.selector(nid) if _is_id(nid) else None
             s.thrash = _burst(s.page_view, s.url, t, px, py, sel)
 
     # -- forms -----------------------------------------------------------------------------------

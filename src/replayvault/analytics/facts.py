@@ -47,19 +47,25 @@ Rules:
   are judged against that first height. A route page view takes its first depth sample at the next
   document Scroll, ViewportResize or ``rv.page`` (the SPA usually scrolls to the top just after the
   route change), or at its end if none came;
-* mouse moves (source 1) are kept coarse: one point per 8 px cell change, in page coordinates.
+* mouse moves (source 1) are kept coarse: one point per 8 px cell change, in page coordinates;
+* every pixel value read from an event is clamped before use: sizes (viewport width/height,
+  ``rv.page`` scrollHeight) to ``0..MAX_PX`` (10,000,000 px), coordinates and scroll offsets to
+  ``-MAX_PX..MAX_PX``; non-finite numbers are ignored. No page is that large, and one absurd
+  number must not make the analytics store reject the whole batch (32-bit INTEGER columns);
+* node ids outside the 32-bit range (and JSON booleans) are not node ids: clicks on them have no target.
 """
 
 from __future__ import annotations
 
 import bisect
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ..rrweb import EventType, IncrementalSource, MouseInteractions
 from ..types import Event
-from ._nodes import NodeMirror
+from ._nodes import NodeMirror, _is_id
 
 __all__ = [
     "Click",
@@ -89,6 +95,11 @@ ROUTE_TAGS = ("rv.route",)
 MAX_VIEWS_KEPT = 16
 #: A depth this close to the page height (px) counts as the bottom (scrollY may be fractional).
 BOTTOM_TOLERANCE_PX = 1.0
+#: Pixel values are clamped to this (sizes to ``0..MAX_PX``, coordinates and scroll offsets to
+#: ``-MAX_PX..MAX_PX``) before they reach the store, whose INTEGER columns overflow at 2**31.
+MAX_PX = 10_000_000.0
+#: Mouse position ``timeOffset`` values (ms) are clamped to +-1 day.
+MAX_TIME_OFFSET_MS = 86_400_000.0
 
 
 def device_class(viewport_w: int | None) -> str | None:
@@ -295,6 +306,24 @@ def _num(v: Any) -> float | None:
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 
 
+def _px(v: Any) -> float | None:
+    """A coordinate or scroll offset in px, clamped to ``-MAX_PX..MAX_PX``; None unless a finite number."""
+    f = _num(v)
+    return None if f is None or not math.isfinite(f) else min(MAX_PX, max(-MAX_PX, f))
+
+
+def _size(v: Any) -> float | None:
+    """A size in px (viewport, page height), clamped to ``0..MAX_PX``; None unless a finite number."""
+    f = _px(v)
+    return None if f is None else max(0.0, f)
+
+
+def time_offset(v: Any) -> float:
+    """A mouse position's ``timeOffset`` in ms, clamped to +-``MAX_TIME_OFFSET_MS`` (0 when absent)."""
+    f = _num(v)
+    return 0.0 if f is None or not math.isfinite(f) else min(MAX_TIME_OFFSET_MS, max(-MAX_TIME_OFFSET_MS, f))
+
+
 def _frac(offset: float, size: float) -> float | None:
     """``offset / size`` clamped to 0..1 (the tracker rounds both to whole px); None for an empty box."""
     return min(1.0, max(0.0, offset / size)) if size > 0 else None
@@ -353,7 +382,7 @@ class _Extractor:
         elif src == IncrementalSource.Scroll:
             self._scroll(data)
         elif src == IncrementalSource.ViewportResize:
-            w, h = _num(data.get("width")), _num(data.get("height"))
+            w, h = _size(data.get("width")), _size(data.get("height"))
             if w is not None and h is not None:
                 self.s.viewport_w, self.s.viewport_h = int(w), int(h)
                 self._depth()
@@ -364,7 +393,7 @@ class _Extractor:
     def _meta(self, data: dict[str, Any], ts: int) -> None:
         s = self.s
         self._end_view()
-        w, h = _num(data.get("width")), _num(data.get("height"))
+        w, h = _size(data.get("width")), _size(data.get("height"))
         s.viewport_w = int(w) if w is not None else s.viewport_w
         s.viewport_h = int(h) if h is not None else s.viewport_h
         self._start_view(strip_url(str(data.get("href", ""))), ts)
@@ -418,7 +447,7 @@ class _Extractor:
             self.s.nodes.full_snapshot(node)
         self.s.element_scroll = {}
         offset = data.get("initialOffset") or {}
-        left, top = _num(offset.get("left")), _num(offset.get("top"))
+        left, top = _px(offset.get("left")), _px(offset.get("top"))
         self.s.scroll_x = left if left is not None else self.s.scroll_x
         self.s.scroll_y = top if top is not None else self.s.scroll_y
         self._depth()
@@ -426,9 +455,9 @@ class _Extractor:
     def _scroll(self, data: dict[str, Any]) -> None:
         s = self.s
         nid = data.get("id")
-        x, y = _num(data.get("x")), _num(data.get("y"))
+        x, y = _px(data.get("x")), _px(data.get("y"))
         if nid not in s.nodes.root_ids:
-            if isinstance(nid, int) and nid in s.nodes.info:
+            if _is_id(nid) and nid in s.nodes.info:
                 if x or y:
                     s.element_scroll[str(nid)] = [x or 0.0, y or 0.0]
                 else:
@@ -461,10 +490,10 @@ class _Extractor:
         payload = data.get("payload") if isinstance(data.get("payload"), dict) else {}
         tag = data.get("tag")
         if tag == "rv.page":
-            self._page_height(_num(payload.get("scrollHeight")))
+            self._page_height(_size(payload.get("scrollHeight")))
         elif tag == "rv.click":
-            vals = [_num(payload.get(k)) for k in ("x", "y", "w", "h")]
-            if isinstance(payload.get("id"), int) and None not in vals:
+            vals = [_px(payload.get(k)) for k in ("x", "y", "w", "h")]
+            if _is_id(payload.get("id")) and None not in vals:
                 self._offset([ts, payload["id"], *vals, bool(payload.get("fixed"))])
         elif tag in ROUTE_TAGS:
             self._route(payload.get("href"), ts)
@@ -482,11 +511,11 @@ class _Extractor:
     # -- clicks ---------------------------------------------------------------------------------
     def _click(self, data: dict[str, Any], ts: int) -> None:
         s = self.s
-        x, y = _num(data.get("x")), _num(data.get("y"))
+        x, y = _px(data.get("x")), _px(data.get("y"))
         view = self._view_at(ts)
         if view is None or x is None or y is None:
             return
-        target = data.get("id") if isinstance(data.get("id"), int) else None
+        target = data.get("id") if _is_id(data.get("id")) else None
         dx, dy = self._ancestor_scroll(target)
         page_x, page_y = x + s.scroll_x, y + s.scroll_y
         click = Click(
@@ -545,8 +574,8 @@ class _Extractor:
         for pos in data.get("positions") or []:
             if not isinstance(pos, dict):
                 continue
-            x, y = _num(pos.get("x")), _num(pos.get("y"))
-            at = int(ts + (_num(pos.get("timeOffset")) or 0.0))
+            x, y = _px(pos.get("x")), _px(pos.get("y"))
+            at = int(ts + time_offset(pos.get("timeOffset")))
             view = self._view_at(at)
             if x is None or y is None or view is None:
                 continue

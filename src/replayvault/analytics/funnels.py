@@ -24,7 +24,6 @@ Rules:
 
 from __future__ import annotations
 
-import re
 import statistics
 from collections import defaultdict
 from collections.abc import Sequence
@@ -32,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InvalidInput
-from ._patterns import url_matcher
+from ._patterns import UrlMatcher, url_matcher
 from .behaviour import MAX_EVENT_NAME
 from .store import AnalyticsStore
 
@@ -49,7 +48,7 @@ class Step:
 
     kind: str
     value: str
-    regex: re.Pattern[str] | None = None
+    regex: UrlMatcher | None = None
 
     def matches(self, kind: str, value: str) -> bool:
         """True when a journey item ``(kind, value)`` satisfies this step."""

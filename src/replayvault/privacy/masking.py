@@ -16,7 +16,8 @@ counts per masking kind. Rules:
    the detectors (email, card, IBAN...) on the text as shown (:mod:`.visible`) are masked, also
    when the value is split across text nodes or mutations (:mod:`.joined`). Text inside
    ``rr-mask`` (or a policy mask selector) is masked entirely, also when the mark comes later.
-3. URLs: query values masked (:mod:`.urls`) in URL attributes, any value that is a URL with a
+3. URLs: userinfo and query values masked, detectors also on each host label and on each path
+   and fragment segment alone (:mod:`.urls`), in URL attributes, any value that is a URL with a
    query (``data-href``, payload fields), meta refresh targets and CSS ``url()``/``@import`` (:mod:`.css`).
 4. Active content removed (:mod:`.sanitize`): scripts, ``on*`` handlers, ``javascript:`` URLs,
    ``srcdoc``, resource hints, meta refresh.
@@ -47,12 +48,12 @@ from .css import mask_css
 from .detectors import REGISTRY, Detector, resolve
 from .evidence import location_of
 from .joined import mask_joined
-from .payloads import scrub_canvas, scrub_payload
+from .payloads import RV_NUMERIC_KEYS, scrub_canvas, scrub_payload
 from .policy import STRICT, Policy
-from .residual import walk
+from .residual import walk, worth_scanning
 from .seed import mask_seed_runs
 from .state import Flag, MaskState, NodeInfo
-from .urls import is_url_with_query, scrub_url
+from .urls import host_label_spans, is_url_with_query, mask_userinfo, scrub_url, segment_spans
 from .visible import find
 
 __all__ = ["KINDS", "MaskRecord", "MaskResult", "MaskState", "mask_events"]
@@ -230,7 +231,8 @@ class Masker:
             self.rest(data, frozenset({"href"}))
         elif etype == EventType.Custom:
             tag = data.get("tag")  # the tracker's own rv.* events carry positions and sizes
-            scrub_payload(self, data, numbers=not (isinstance(tag, str) and tag.startswith("rv.")))
+            rv = isinstance(tag, str) and tag.startswith("rv.")
+            scrub_payload(self, data, keep_numbers=RV_NUMERIC_KEYS if rv else frozenset())
         elif etype == EventType.Plugin:
             scrub_payload(self, data)
         else:  # DomContentLoaded, Load and unknown types: nothing specific, everything residual
@@ -297,8 +299,10 @@ class Masker:
                         lambda url: self.query(url, node_id, where + ":url"))
 
     def query(self, value: str, node_id: int | None, where: str) -> str:
-        """Scrub the query values of a URL (no detectors on the rest)."""
+        """Scrub the userinfo and the query values of a URL (no detectors on the rest)."""
         value, n = scrub_url(value, self.keep_params)
+        value, user = mask_userinfo(value)
+        n += user
         if n:
             self.count("url_query", node_id, where, n=n)
         return value
@@ -307,12 +311,27 @@ class Masker:
         value = self.query(value, node_id, where)
         if self.policy.urls.mask_path_patterns:
             value = self.path_rules(value, node_id, where)
-        # The origin (scheme://user@host:port) names the site, not the person: detectors (an IP
-        # detector would hit 127.0.0.1) run on what follows it; userinfo was scrubbed above.
+        # The origin (scheme://user@host:port) names the site: detectors run on each host label
+        # alone (an IP detector would hit 127.0.0.1 as a whole), userinfo was masked above. Then
+        # on what follows the origin, and on each path and fragment segment alone (a phone number
+        # glued to a '/' is at a token start there).
         origin = _ORIGIN.match(value)
         cut = origin.end() if origin else 0
-        value = value[:cut] + self.detect(value[cut:], node_id, where)
+        head, rest = value[:cut], self.detect(value[cut:], node_id, where)
+        head = self._spans(head, host_label_spans(head), node_id, where + ":host")
+        rest = self._spans(rest, segment_spans(rest), node_id, where)
+        value = head + rest
         return self.encoded_segments(value, node_id, where) if "%" in value else value
+
+    def _spans(self, value: str, spans: list[tuple[int, int]], node_id: int | None, where: str) -> str:
+        """Run the detectors on each span of ``value`` alone (masking keeps lengths, so spans hold)."""
+        for start, end in spans:
+            part = value[start:end]
+            if worth_scanning(part):
+                masked = self.detect(part, node_id, where)
+                if masked != part:
+                    value = value[:start] + masked + value[end:]
+        return value
 
     def path_rules(self, url: str, node_id: int | None, where: str) -> str:
         """Mask the ``*`` segments of the policy's path patterns (``/accounts/*``)."""
@@ -342,7 +361,8 @@ class Masker:
         if flags & Flag.VALUE_TEXT:
             if is_masked_text(value) or not value.strip():
                 return value
-            self.count("input_value", node_id, where)
+            # an <option>'s text is the site's label of a choice (rrweb cannot mask it): sanitizing
+            self.count("choice_value" if flags & Flag.OPTION else "input_value", node_id, where)
             return mask_all(value)
         if flags & Flag.MASKED:
             masked = mask_non_space(value)

@@ -116,7 +116,7 @@ def _add(m: Masker, add: Any, joins: list[int]) -> bool:
             return False
         ctx = parent.flags & Flag.INHERITED
         if parent.flags & (Flag.TEXTAREA | Flag.OPTION | Flag.EDITABLE):
-            ctx |= Flag.VALUE_TEXT
+            ctx |= Flag.VALUE_TEXT | (parent.flags & Flag.OPTION)
     tree(m, add["node"], pid, ctx)
     m.joined(add["node"])
     nid = _int_id(add["node"].get("id"))

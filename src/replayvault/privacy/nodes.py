@@ -5,6 +5,21 @@ Every node is registered in the session's node map (:class:`~.state.MaskState`) 
 that later events depend on: a text node inherits masking from its ancestors (``rr-mask``, a
 policy mask selector, a textarea, an option or a contenteditable element); the content of a
 blocked element is dropped and remembered as dropped.
+
+Attributes of a masked element (``rr-mask``, a policy mask selector, or inside one; in a snapshot,
+an added node or an attribute mutation) are masked like its text (every non-space character becomes
+``*``, counted as ``text_mask``): ``title``, ``alt``, ``placeholder``, ``aria-label``,
+``aria-valuetext``, ``data-*`` and any other attribute, except
+
+* the layout and structure attributes of :data:`LAYOUT_ATTRIBUTES` (``class``, ``id``, ``type``,
+  ``width``, ``height``, ``role``, ``name``, ``for``, ``rel``, ``tabindex``, ``lang``, boolean
+  states, id references such as ``aria-labelledby``, SVG geometry…), kept as page structure;
+* URL attributes (``href``, ``src``, ``srcset``…: the URL rules), CSS (``style``: the CSS rules),
+  rrweb's own ``rr_*`` attributes, and form values (``value`` of input/textarea/select/option,
+  an option's ``label``: masked whole by the form rules).
+
+An element already in the node map that becomes masked later keeps the attributes stored before
+(like its text: ``late_mask``); its attribute mutations from then on are masked.
 """
 
 from __future__ import annotations
@@ -13,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..rrweb import NodeType
 from . import sanitize
-from ._text import is_masked, is_masked_text
+from ._text import is_masked, is_masked_text, mask_non_space
 from .payloads import scrub_payload
 from .residual import worth_scanning
 from .state import Flag, NodeInfo
@@ -22,7 +37,8 @@ from .urls import SRCSET_ATTRIBUTES, URL_ATTRIBUTES, is_url_with_query, refresh_
 if TYPE_CHECKING:
     from .masking import Masker
 
-__all__ = ["LABEL_INPUT_TYPES", "MASKED_TAG", "attributes", "drop_children", "input_event", "marks", "tree"]
+__all__ = ["LABEL_INPUT_TYPES", "LAYOUT_ATTRIBUTES", "MASKED_TAG", "attributes", "drop_children", "input_event", "marks",
+           "tree"]
 
 #: Input types whose ``value`` is a visible label, not something the user typed.
 LABEL_INPUT_TYPES = frozenset({"button", "submit", "reset", "checkbox", "radio"})
@@ -33,6 +49,23 @@ CSS_ATTRIBUTES = frozenset({"_csstext", "style"})
 #: Tag that replaces a tag name in which a detector fired (a valid custom element name).
 MASKED_TAG = "rv-masked"
 _INPUT_TAGS = frozenset({"input", "textarea", "select", "option"})
+#: Attributes of a masked element kept as they are (module docstring): layout and structure, not text.
+LAYOUT_ATTRIBUTES = frozenset({
+    "class", "id", "type", "width", "height", "role", "name", "for", "form", "rel", "tabindex", "dir", "lang",
+    "translate", "slot", "part", "is", "hidden", "disabled", "checked", "selected", "readonly", "required",
+    "multiple", "open", "autofocus", "novalidate", "draggable", "spellcheck", "contenteditable", "inputmode",
+    "enterkeyhint", "autocomplete", "autocapitalize", "method", "enctype", "target", "media", "sizes",
+    "crossorigin", "referrerpolicy", "loading", "decoding", "charset", "http-equiv", "colspan", "rowspan",
+    "span", "scope", "headers", "size", "cols", "rows", "wrap", "min", "max", "step", "maxlength", "minlength",
+    "align", "valign", "border", "cellpadding", "cellspacing", "frameborder", "allow", "sandbox", "list",
+    "aria-hidden", "aria-expanded", "aria-selected", "aria-checked", "aria-pressed", "aria-disabled",
+    "aria-haspopup", "aria-controls", "aria-labelledby", "aria-describedby", "aria-owns", "aria-live",
+    "aria-atomic", "aria-busy", "aria-current", "aria-modal", "aria-orientation", "aria-level",
+    "aria-multiselectable", "aria-readonly", "aria-required", "aria-invalid", "aria-sort", "aria-autocomplete",
+    "aria-activedescendant", "data-rr-is-password", "xmlns", "xmlns:xlink", "viewbox", "preserveaspectratio",
+    "d", "fill", "stroke", "stroke-width", "transform", "x", "y", "x1", "y1", "x2", "y2", "cx", "cy", "r",
+    "rx", "ry", "points", "opacity", "fill-rule", "clip-rule", "version", "focusable",
+})
 #: Keys of a serialized node that the node rules handle; any other key goes to :mod:`.residual`.
 _NODE_KEYS = frozenset({"type", "id", "tagName", "attributes", "childNodes", "textContent", "isStyle", "isSVG",
                         "needBlock", "rootId", "isShadowHost", "isShadow", "compatMode", "isCustom"})
@@ -71,7 +104,7 @@ def tree(m: Masker, root: dict[str, Any], parent_id: int | None, context: int) -
             continue
         child_ctx = flags & Flag.INHERITED
         if flags & (Flag.TEXTAREA | Flag.OPTION | Flag.EDITABLE):
-            child_ctx |= Flag.VALUE_TEXT
+            child_ctx |= Flag.VALUE_TEXT | (flags & Flag.OPTION)  # OPTION: an option's label, a choice
         for child in reversed(children):
             if isinstance(child, dict):
                 stack.append((child, nid, child_ctx))
@@ -111,7 +144,7 @@ def element(m: Masker, node: dict[str, Any], nid: int | None, pid: int | None, c
             info.flags |= Flag.HINT
             if attrs.pop("href", None) is not None:
                 m.count("resource_hint", nid, "attribute:href")
-        attributes(m, attrs, info, nid, "attribute:")
+        attributes(m, attrs, info, nid, "attribute:", masked=bool(flags & Flag.MASKED))
     return info.flags
 
 
@@ -172,8 +205,12 @@ def drop_children(m: Masker, children: list[Any], parent: int | None, flag: int)
             stack.extend((k, nid) for k in kids)
 
 
-def attributes(m: Masker, attrs: dict[str, Any], info: NodeInfo | None, nid: int | None, where: str) -> None:
-    """Sanitize and mask an attribute dict in place (snapshot node or attribute mutation)."""
+def attributes(m: Masker, attrs: dict[str, Any], info: NodeInfo | None, nid: int | None, where: str,
+               masked: bool | None = None) -> None:
+    """Sanitize and mask an attribute dict in place (snapshot node or attribute mutation);
+    ``masked``: the element is masked (default: its flags say so, module docstring)."""
+    if masked is None:
+        masked = info is not None and info.has(Flag.MASKED)
     for name in list(attrs):
         value = attrs[name]
         lname = name.lower() if isinstance(name, str) else ""
@@ -200,19 +237,23 @@ def attributes(m: Masker, attrs: dict[str, Any], info: NodeInfo | None, nid: int
         if not isinstance(value, (str, type(None), bool, int, float)):
             del attrs[name]  # no rrweb attribute value has this shape
             continue
+        if masked and isinstance(value, (int, float)) and not isinstance(value, bool) and _text_attribute(lname):
+            attrs[name] = _mask_text(m, str(value), nid, where + lname)  # a number shown as text
+            continue
         if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**8:
             attrs[name] = m.number(value) or value  # a number attribute is page text too
             continue
         if isinstance(value, str) and value:
-            masked = attribute(m, lname, value, info, nid, where + lname)
-            if masked is None:
+            new = attribute(m, lname, value, info, nid, where + lname, masked)
+            if new is None:
                 del attrs[name]
             else:
-                attrs[name] = masked
+                attrs[name] = new
 
 
-def attribute(m: Masker, lname: str, value: str, info: NodeInfo | None, nid: int | None, where: str) -> str | None:
-    """The masked value of one non-empty string attribute (None: remove it)."""
+def attribute(m: Masker, lname: str, value: str, info: NodeInfo | None, nid: int | None, where: str,
+              masked: bool = False) -> str | None:
+    """The masked value of one non-empty string attribute (None: remove it); ``masked``: of a masked element."""
     if lname in sanitize.JAVASCRIPT_URL_ATTRIBUTES and sanitize.is_javascript_url(value):
         m.count("javascript_url", nid, where)
         return sanitize.SAFE_URL
@@ -239,6 +280,8 @@ def attribute(m: Masker, lname: str, value: str, info: NodeInfo | None, nid: int
         return None
     if lname in CSS_ATTRIBUTES:
         return m.css(value, nid, where)
+    if masked and _text_attribute(lname):
+        return _mask_text(m, value, nid, where)
     if lname == "content" and (span := refresh_url_span(value)) is not None:  # <meta http-equiv=refresh>
         start, end = span
         return value[:start] + m.url(value[start:end], nid, where + ":url") + value[end:]
@@ -263,6 +306,20 @@ def input_event(m: Masker, data: dict[str, Any]) -> None:
     data["text"] = m.form_value(text, kind, info, nid, "input")
 
 
+def _text_attribute(lname: str) -> bool:
+    """Whether a masked element's attribute is masked as text (module docstring)."""
+    return not (lname in LAYOUT_ATTRIBUTES or lname in URL_ATTRIBUTES or lname in SRCSET_ATTRIBUTES
+                or lname in CSS_ATTRIBUTES or lname.startswith("rr_"))
+
+
+def _mask_text(m: Masker, value: str, nid: int | None, where: str) -> str:
+    """A masked element's text attribute: like its text (rrweb's maskTextFn), counted as ``text_mask``."""
+    new = mask_non_space(value)
+    if new != value:
+        m.count("text_mask", nid, where)
+    return new
+
+
 def _lower(value: Any) -> str | None:
     return value.lower() if isinstance(value, str) else None
 
@@ -284,4 +341,8 @@ def _value_kind(info: NodeInfo | None) -> str | None:
         return None
     if info.tag == "input" and info.input_type in LABEL_INPUT_TYPES and not info.flags & Flag.MASKED:
         return None
+    if info.tag == "option" and not info.flags & Flag.MASKED:
+        # an option's value is the site's own choice key (rrweb never masks it; the selected one is
+        # the customer's choice): masked as a choice, sanitizing, not an incident
+        return "choice_value"
     return "input_value"

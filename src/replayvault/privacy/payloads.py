@@ -14,9 +14,12 @@ Rules for every string in a payload (:func:`scrub_payload`):
 5. Any other string goes to the detectors, and so does an object key (masked in place); inside
    it, a value written after a credential name (``password=…``, ``token: …``,
    ``Authorization: Bearer …`` in a console message) is masked whole (:data:`INLINE_CREDENTIAL`).
-6. An integer of 9+ digits is checked as digits (a card or phone number sent as a JSON number) and
-   masked whole when a detector fires — except in the tracker's own ``rv.*`` custom events, whose
-   numbers are positions and sizes the analytics need.
+6. A number of 9+ digits is checked as digits (a card or phone number sent as a JSON number) and
+   masked whole when a detector fires — in the tracker's own ``rv.*`` custom events too, except
+   under the keys of :data:`RV_NUMERIC_KEYS` (positions, sizes and node ids the analytics need).
+
+``name`` is not a URL key: ``rv.event`` names (and other ``name`` fields) are free text, so the
+detectors see all of them (a URL with a query there still gets the URL rules).
 
 Canvas (:func:`scrub_canvas`, only when a policy keeps canvas data): the text drawn by
 ``fillText``/``strokeText`` goes to the detectors like page text; the other arguments are left
@@ -33,11 +36,13 @@ from ._text import is_masked, mask_all
 from .residual import worth_scanning
 from .urls import is_url_with_query, scrub_url
 
-__all__ = ["BODY_KEYS", "CREDENTIAL_KEYS", "CREDENTIAL_NAMES", "INLINE_CREDENTIAL", "TEXT_COMMANDS", "URL_KEYS", "is_credential",
-           "scrub_body", "scrub_canvas", "scrub_payload"]
+__all__ = ["BODY_KEYS", "CREDENTIAL_KEYS", "CREDENTIAL_NAMES", "INLINE_CREDENTIAL", "RV_NUMERIC_KEYS", "TEXT_COMMANDS",
+           "URL_KEYS", "is_credential", "scrub_body", "scrub_canvas", "scrub_payload"]
 
 #: Keys of custom/plugin payloads treated as URLs.
-URL_KEYS = frozenset({"href", "url", "src", "referrer", "referer", "location", "name"})
+URL_KEYS = frozenset({"href", "url", "src", "referrer", "referer", "location"})
+#: Numeric keys of the tracker's ``rv.*`` custom events kept as numbers (rule 6).
+RV_NUMERIC_KEYS = frozenset({"x", "y", "w", "h", "id", "scrollheight", "scrollwidth", "fixed"})
 #: Substrings of payload keys (network headers, cookies, form fields) whose values are credentials.
 CREDENTIAL_KEYS = ("cookie", "authorization", "token", "secret", "key", "session", "password", "passwd")
 #: Short credential field names, matched exactly (after removing ``-`` and ``_``): as substrings
@@ -75,10 +80,12 @@ def is_credential(key: str) -> bool:
     return any(word in lkey for word in CREDENTIAL_KEYS) or lkey.replace("-", "").replace("_", "") in CREDENTIAL_NAMES
 
 
-def scrub_payload(m: Masker, data: dict[str, Any] | list[Any], css: bool = False, numbers: bool = True) -> None:
+def scrub_payload(m: Masker, data: dict[str, Any] | list[Any], css: bool = False, numbers: bool = True,
+                  keep_numbers: frozenset[str] = frozenset()) -> None:
     """Scrub every string, key and long integer of a free-form payload in place (rules 1-6).
 
-    ``css`` selects rule 4 for strings; ``numbers=False`` keeps integers (rule 6, ``rv.*`` events).
+    ``css`` selects rule 4 for strings; ``numbers=False`` keeps every number, ``keep_numbers`` the
+    numbers under these keys (lower case; rule 6, :data:`RV_NUMERIC_KEYS` for ``rv.*`` events).
     """
     stack: list[Any] = [data]
     while stack:
@@ -92,7 +99,8 @@ def scrub_payload(m: Masker, data: dict[str, Any] | list[Any], css: bool = False
         renames = []
         for key, value in items:
             lkey = key.lower() if isinstance(key, str) else ""
-            if isinstance(value, (int, float)) and not isinstance(value, bool) and numbers and abs(value) >= 10**8:
+            if (isinstance(value, (int, float)) and not isinstance(value, bool) and numbers and abs(value) >= 10**8
+                    and lkey not in keep_numbers):
                 digits = str(value)
                 if m.detect(digits, None, "payload") != digits:
                     obj[key] = mask_all(digits)

@@ -172,8 +172,10 @@ class MaskState:
         return node_id in self._nodes
 
     def get(self, node_id: object) -> NodeInfo | None:
-        """The node's info, or None when the id is unknown (or not an int)."""
-        return self._nodes.get(node_id) if isinstance(node_id, int) else None  # type: ignore[arg-type]
+        """The node's info, or None when the id is unknown (or not an int, or a bool)."""
+        if not isinstance(node_id, int) or isinstance(node_id, bool):  # JSON true is not node 1
+            return None
+        return self._nodes.get(node_id)
 
     def reset(self) -> None:
         """Forget every node (a FullSnapshot starts a new id space)."""
@@ -193,7 +195,7 @@ class MaskState:
         False when the state never saw the page's full snapshot (batches out of order, state lost,
         another window): masking then has to assume the worst.
         """
-        if not isinstance(node_id, int):
+        if not isinstance(node_id, int) or isinstance(node_id, bool):
             return False
         return node_id in self._nodes or (self.max_id is not None and 0 < node_id <= self.max_id)
 

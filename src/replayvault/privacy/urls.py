@@ -6,6 +6,14 @@
 Path parameters (``/cart;jsessionid=…``) are query values too.
 Fragments that carry parameters (``#access_token=...`` of OAuth implicit flows, or SPA routes
 such as ``#/account?id=7``) are scrubbed the same way; a plain anchor (``#top``) is kept.
+
+For the detectors (run by the masker, ``Masker.url``), this module also gives the spans that are
+scanned one by one, so that a finding glued to a separator is seen at a token start:
+:func:`host_label_spans` (each label of the host, not the port, nothing of an IP literal) and
+:func:`segment_spans` (each path segment and each segment of a fragment route after a ``/``:
+``/contacts/+442079460958``, ``#/call/+44 20 7946 0958``). :func:`mask_userinfo` masks the whole
+userinfo (``https://jane.doe@bank.com@host/`` -> ``https://*****************@host/``): credentials
+in URLs are never needed.
 """
 
 from __future__ import annotations
@@ -14,7 +22,8 @@ import re
 
 from ._text import is_masked, mask_all
 
-__all__ = ["URL_ATTRIBUTES", "is_url_with_query", "refresh_url_span", "scrub_url", "scrub_srcset"]
+__all__ = ["URL_ATTRIBUTES", "host_label_spans", "is_url_with_query", "mask_userinfo", "refresh_url_span", "scrub_url",
+           "scrub_srcset", "segment_spans"]
 
 #: Attributes whose value is a URL (lower case). ``srcset`` holds a list: see :func:`scrub_srcset`.
 URL_ATTRIBUTES = frozenset(
@@ -27,6 +36,8 @@ SRCSET_ATTRIBUTES = frozenset({"srcset", "imagesrcset"})
 _URLISH = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.\-]*://|/)[^\s<>\"'`]*")
 #: ``<meta http-equiv="refresh" content="5; url=/next?x=1">`` (HTML §4.2.5.3, the shared declarative
 #: refresh steps): seconds, ``;`` or ``,``, an optional ``url=``, the URL (optionally quoted).
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*")
+_PORT = re.compile(r":\d*$")
 _REFRESH = re.compile(r"""\s*\d[\d.]*\s*[;,]\s*(?:url\s*=\s*)?(['"]?)(.*?)\1\s*""", re.IGNORECASE | re.DOTALL)
 
 
@@ -116,6 +127,77 @@ def _scrub_userinfo(url: str) -> tuple[str, int]:
     if not at or not colon or not password or is_masked(password):
         return url, 0
     return f"{scheme}://{user}:{mask_all(password)}@{host}{rest[authority_end:]}", 1
+
+
+def _authority_span(url: str) -> tuple[int, int] | None:
+    """Where the authority of ``scheme://authority…`` or ``//authority…`` is, None without one."""
+    if url.startswith("//"):
+        start = 2
+    else:
+        scheme, sep, _ = url.partition("://")
+        if not sep or not _SCHEME.fullmatch(scheme):
+            return None
+        start = len(scheme) + 3
+    end = min((i for i in (url.find(c, start) for c in "/?#") if i >= 0), default=len(url))
+    return start, end
+
+
+def mask_userinfo(url: str) -> tuple[str, int]:
+    """Mask the whole userinfo of ``scheme://userinfo@host`` or ``//userinfo@host`` (user name and
+    password: credentials in URLs are never needed); return the URL and 1 when it masked one."""
+    span = _authority_span(url)
+    if span is None:
+        return url, 0
+    start, end = span
+    at = url.rfind("@", start, end)
+    if at <= start or is_masked(url[start:at]):
+        return url, 0
+    return url[:start] + mask_all(url[start:at]) + url[at:], 1
+
+
+def host_label_spans(url: str) -> list[tuple[int, int]]:
+    """Spans of the labels (between dots) of the host of ``url`` (after any userinfo, without the
+    port); none for an IP literal (``[::1]``) or a URL without an authority."""
+    span = _authority_span(url)
+    if span is None:
+        return []
+    start, end = span
+    start = max(start, url.rfind("@", start, end) + 1)
+    if url.startswith("[", start):
+        return []
+    port = _PORT.search(url, start, end)
+    end = port.start() if port else end
+    spans = []
+    for label in url[start:end].split("."):
+        if label:
+            spans.append((start, start + len(label)))
+        start += len(label) + 1
+    return spans
+
+
+def segment_spans(path: str) -> list[tuple[int, int]]:
+    """Spans of the non-empty segments that follow a ``/`` in the path of ``path`` (a URL without
+    its ``scheme://authority``) and in its fragment route (before a ``?``); the query is left out."""
+    hash_at = path.find("#")
+    base_end = hash_at if hash_at >= 0 else len(path)
+    query_at = path.find("?", 0, base_end)
+    spans = _after_slashes(path, 0, query_at if query_at >= 0 else base_end)
+    if hash_at >= 0:
+        route_end = path.find("?", hash_at + 1)
+        spans += _after_slashes(path, hash_at + 1, route_end if route_end >= 0 else len(path))
+    return spans
+
+
+def _after_slashes(value: str, start: int, end: int) -> list[tuple[int, int]]:
+    spans = []
+    slash = value.find("/", start, end)
+    while slash >= 0:
+        nxt = value.find("/", slash + 1, end)
+        stop = nxt if nxt >= 0 else end
+        if stop > slash + 1:
+            spans.append((slash + 1, stop))
+        slash = nxt
+    return spans
 
 
 def scrub_srcset(value: str) -> tuple[str, int]:

@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ..analytics.heatmap import ClickGrid, MoveGrid, ScrollMap
 
-__all__ = ["CANVAS_RGB", "COLORMAP", "LEGEND_PX", "MOVE_COLORMAP", "render_click_map", "render_move_map",
+__all__ = ["CANVAS_RGB", "COLORMAP", "LEGEND_PX", "MOVE_COLORMAP", "render_click_map", "scroll_marks", "render_move_map",
            "render_scroll_map"]
 
 COLORMAP = "turbo"
@@ -185,13 +185,28 @@ def render_scroll_map(smap: ScrollMap | dict[str, Any], backdrop: Image.Image | 
     return _png(_legend(img, title, "0 % reached", "100 %", SCROLL_SPAN))
 
 
-def _marks(img: Image.Image, smap: ScrollMap) -> None:
-    """Dashed line and label at the depth reached by 75 %, 50 % and 25 % of page views."""
-    draw = ImageDraw.Draw(img)
-    font = _font(14)
+def scroll_marks(smap: ScrollMap) -> list[tuple[int, int]]:
+    """Lines worth drawing on a scroll map: ``[(depth px, share %)]``, shallowest first.
+
+    For each of 75 %, 50 % and 25 %, the deepest depth that at least that share of page views
+    reached, labelled with the share that really reached it (with 2 page views the shares are
+    100 % and 50 %, never 75 %); a depth already drawn, the top, and the page bottom are skipped.
+    """
+    out: list[tuple[int, int]] = []
     for pct in (75, 50, 25):
         y = smap.depth_reached_by(pct / 100)
-        if not 0 < y < img.height:
+        if not 0 < y < smap.page_height_px or any(y == d for d, _ in out):
+            continue
+        out.append((y, int(round(smap.share_at(y) * 100))))
+    return out
+
+
+def _marks(img: Image.Image, smap: ScrollMap) -> None:
+    """Dashed line and label at each of :func:`scroll_marks`."""
+    draw = ImageDraw.Draw(img)
+    font = _font(14)
+    for y, pct in scroll_marks(smap):
+        if y >= img.height:
             continue
         for x in range(0, img.width, 16):
             draw.line((x, y, min(x + 9, img.width), y), fill=_INK, width=2)

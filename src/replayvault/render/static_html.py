@@ -90,7 +90,12 @@ def _attrs(tag: str, attrs: dict[str, Any]) -> str:
     return "".join(parts)
 
 
-def _write(node: Node, out: list[str], parent_tag: str, depth: int) -> None:
+def _raw_css(css: str) -> str:
+    """CSS for an HTML ``<style>`` (raw text): only ``</style`` could end it early, so it is broken up."""
+    return re.sub(r"(?i)<(/?)(style)", r"<\\\1\2", css)
+
+
+def _write(node: Node, out: list[str], parent_tag: str, depth: int, foreign: bool = False) -> None:
     if depth > MAX_DEPTH:
         return
     kind = node.get("type")
@@ -101,16 +106,13 @@ def _write(node: Node, out: list[str], parent_tag: str, depth: int) -> None:
     elif kind == 1:
         out.append("<!DOCTYPE html>")
     elif kind == 3:
-        text = str(node.get("textContent") or "")
-        if parent_tag == "style":
-            out.append(re.sub(r"(?i)<(/?)(style)", r"<\\\1\2", text))
-        elif parent_tag not in _DROP:
-            out.append(html.escape(text, quote=False))
+        if parent_tag not in _DROP:
+            out.append(html.escape(str(node.get("textContent") or ""), quote=False))
     elif kind == 2:
-        _element(node, out, depth)
+        _element(node, out, depth, foreign)
 
 
-def _element(node: Node, out: list[str], depth: int) -> None:
+def _element(node: Node, out: list[str], depth: int, foreign: bool = False) -> None:
     tag = str(node.get("tagName") or "").lower()
     attrs = node.get("attributes") if isinstance(node.get("attributes"), dict) else {}
     if not _NAME.match(tag) or tag in _DROP:
@@ -122,16 +124,21 @@ def _element(node: Node, out: list[str], depth: int) -> None:
         return
     if tag == "link":
         css = attrs.get("_cssText")
-        if isinstance(css, str):
-            out.append("<style>" + re.sub(r"(?i)<(/?)(style)", r"<\\\1\2", css) + "</style>")
+        if isinstance(css, str) and not foreign:
+            out.append("<style>" + _raw_css(css) + "</style>")
         return
     out.append(f"<{tag}{_attrs(tag, attrs)}>")
     if tag in _VOID:
         return
-    if tag == "style" and isinstance(attrs.get("_cssText"), str):
-        out.append(re.sub(r"(?i)<(/?)(style)", r"<\\\1\2", attrs["_cssText"]))
+    if tag == "style":
+        # one string (a "</style>" split across text nodes must not survive the join); inside SVG or
+        # MathML <style> is parsed as markup, so its text is escaped like any text
+        css = attrs["_cssText"] if isinstance(attrs.get("_cssText"), str) else "".join(
+            str(c.get("textContent") or "") for c in node.get("childNodes") or [] if isinstance(c, dict) and c.get("type") == 3)
+        out.append(html.escape(css, quote=False) if foreign else _raw_css(css))
     else:
+        inner = foreign or tag in ("svg", "math")
         for child in node.get("childNodes") or []:
             if isinstance(child, dict):
-                _write(child, out, tag, depth + 1)
+                _write(child, out, tag, depth + 1, inner)
     out.append(f"</{tag}>")

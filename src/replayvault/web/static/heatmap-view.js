@@ -51,17 +51,11 @@
       start = i;
     }
     ctx.font = "bold 13px system-ui, sans-serif";
-    [0.75, 0.5, 0.25].forEach(function (target) {
-      for (var i = 0; i < s.shares.length; i++) {
-        if (s.shares[i] < target) {
-          var y = i * s.step_px;
-          ctx.strokeStyle = "rgba(20,20,20,0.8)"; ctx.setLineDash([6, 4]);
-          ctx.beginPath(); ctx.moveTo(0, y); ctx.lineTo(width, y); ctx.stroke();
-          ctx.setLineDash([]);
-          label(ctx, Math.round(target * 100) + "% of page views reach here", 8, y - 6);
-          return;
-        }
-      }
+    (s.marks || []).forEach(function (m) {  // [depth px, % of page views that reached it]
+      ctx.strokeStyle = "rgba(20,20,20,0.8)"; ctx.setLineDash([6, 4]);
+      ctx.beginPath(); ctx.moveTo(0, m[0]); ctx.lineTo(width, m[0]); ctx.stroke();
+      ctx.setLineDash([]);
+      label(ctx, m[1] + " % of page views reached this line", 8, m[0] - 6);
     });
     if (s.fold_px) {
       ctx.strokeStyle = "#b3261e"; ctx.lineWidth = 2;
@@ -133,7 +127,7 @@
       if (L.click) parts.push(plural(L.click.count, "click") + " (" + L.click.fallback + " placed by page position)");
       if (L.move) parts.push(plural(L.move.count, "mouse position"));
       if (L.scroll) parts.push(plural(L.scroll.page_views, "page view") + " with scroll depth");
-      if (L.rage) parts.push(plural(L.rage.count, "rage-click burst"));
+      if (L.rage) parts.push(plural(L.rage.count, "rage click"));
       if (L.dead) parts.push(plural(L.dead.count, "dead click"));
       if (!parts.length) parts.push("No clicks, moves or scrolls in this period.");
       status.textContent = parts.join(" · ");

@@ -39,6 +39,8 @@
   function seekTo(player, meta, ts) {
     var at = Math.min(Math.max(0, ts - meta.startTime - LEAD_MS), meta.totalTime);
     player.goto(at, true);
+    var box = el.getBoundingClientRect();  // from the signal table far below: bring the player into view
+    if (box.top < 0 || box.bottom > window.innerHeight) el.scrollIntoView({ block: "start", behavior: "smooth" });
   }
 
   function alignStrip(strip) {
