@@ -45,8 +45,24 @@ DEFAULT_SCROLL_STEP_PX = 10
 DWELL_CAP_MS = 5_000
 
 
+class _Cells:
+    """Grid shape of a ``values`` array of rows x cols cells."""
+
+    values: np.ndarray
+
+    @property
+    def cols(self) -> int:
+        """Number of grid columns (cells across the page width)."""
+        return int(self.values.shape[1])
+
+    @property
+    def rows(self) -> int:
+        """Number of grid rows (cells down the page height)."""
+        return int(self.values.shape[0])
+
+
 @dataclass(frozen=True)
-class ClickGrid:
+class ClickGrid(_Cells):
     """Smoothed, normalized click density over a page of ``width`` x ``height`` px.
 
     ``values[row, col]`` covers page x in ``[col*cell_px, (col+1)*cell_px)`` and y likewise;
@@ -64,15 +80,6 @@ class ClickGrid:
     clicks: int
     outside: int
 
-    @property
-    def cols(self) -> int:
-        """Number of grid columns (cells across the page width)."""
-        return int(self.values.shape[1])
-
-    @property
-    def rows(self) -> int:
-        """Number of grid rows (cells down the page height)."""
-        return int(self.values.shape[0])
 
     def to_dict(self, decimals: int = 4) -> dict[str, Any]:
         """JSON-able: ``{cell_px, sigma_px, width, height, cols, rows, values (rows x cols lists), max, clicks, outside}``."""
@@ -97,7 +104,7 @@ class ClickGrid:
 
 
 @dataclass(frozen=True)
-class MoveGrid:
+class MoveGrid(_Cells):
     """Smoothed, normalized mouse dwell density over a page of ``width`` x ``height`` px.
 
     Same cells as :class:`ClickGrid`. Each position counts with its dwell time (ms, capped at
@@ -117,15 +124,6 @@ class MoveGrid:
     dwell_ms: float
     cap_ms: float
 
-    @property
-    def cols(self) -> int:
-        """Number of grid columns (cells across the page width)."""
-        return int(self.values.shape[1])
-
-    @property
-    def rows(self) -> int:
-        """Number of grid rows (cells down the page height)."""
-        return int(self.values.shape[0])
 
     def to_dict(self, decimals: int = 4) -> dict[str, Any]:
         """JSON-able: ``{cell_px, sigma_px, width, height, cols, rows, values, max, moves, outside, dwell_ms,

@@ -24,6 +24,7 @@ from typing import Any, Final, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ..strict_yaml import StrictLoader
 from ..errors import InvalidInput
 
 __all__ = ["CATEGORIES", "COST_LINES", "Category", "Scenario", "Traffic", "RetentionCategory", "Storage", "Compute",
@@ -186,19 +187,6 @@ class Scenario(_Strict):
         return sum(s.people for s in self.staff)
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """Safe YAML that refuses a key given twice (the last one would silently win)."""
-
-    def construct_mapping(self, node, deep=False):  # type: ignore[no-untyped-def,override]
-        seen = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(None, None, f"key {key!r} appears twice", key_node.start_mark)
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
 def _field_error(exc: ValidationError) -> str:
     """``scenario field traffic.sampling_rate: ...`` for the first three errors (unknown keys first)."""
     errors = sorted(exc.errors(), key=lambda e: e.get("type") != "extra_forbidden")
@@ -222,7 +210,7 @@ def parse_scenario(text: str | bytes | dict[str, Any]) -> Scenario:
         if len(text) > MAX_SCENARIO_BYTES:
             raise InvalidInput("scenario is larger than 64 KB")
         try:
-            data = yaml.load(text, Loader=_StrictLoader) if text.strip() else None  # JSON is YAML 1.2
+            data = yaml.load(text, Loader=StrictLoader) if text.strip() else None  # JSON is YAML 1.2
         except RecursionError:
             raise InvalidInput("scenario is nested too deeply") from None
         except yaml.YAMLError as exc:

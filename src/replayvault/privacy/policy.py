@@ -35,6 +35,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ..strict_yaml import StrictLoader
 from ..errors import InvalidInput, UnknownDetector
 from .detectors import REGISTRY, Detector, select
 
@@ -270,20 +271,6 @@ class Policy(BaseModel):
         return hashlib.sha256(raw.encode()).hexdigest()
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """Safe YAML that refuses a key given twice (the last one would silently win)."""
-
-    def construct_mapping(self, node, deep=False):  # type: ignore[no-untyped-def,override]
-        seen = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(None, None, f"key {key!r} appears twice",
-                                                        key_node.start_mark)
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
 #: The default: every detector, nothing kept, canvas dropped.
 STRICT = Policy()
 
@@ -317,7 +304,7 @@ def parse_policy(text: str | bytes | dict[str, Any] | None) -> Policy:
         if len(text) > 64_000:
             raise InvalidInput("policy is larger than 64 KB")
         try:
-            data = yaml.load(text, Loader=_StrictLoader) if text.strip() else {}  # JSON is YAML 1.2
+            data = yaml.load(text, Loader=StrictLoader) if text.strip() else {}  # JSON is YAML 1.2
         except RecursionError:
             raise InvalidInput("policy is nested too deeply") from None
         except yaml.YAMLError as exc:
