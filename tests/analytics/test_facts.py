@@ -297,3 +297,22 @@ def test_route_events_before_any_meta_and_in_a_later_batch():
     assert [(p.index, p.url) for p in late.page_views] == [(1, "https://bank.example/next")]
     # 1999 < 2000: the first page view (kept in the state); 900 is before the session's first Meta
     assert [(c.page_view, c.url) for c in late.clicks] == [(0, "https://bank.example/pay")]
+
+
+def test_selectors_leave_out_ids_and_classes_that_may_hold_personal_data() -> None:
+    from replayvault.analytics._nodes import NodeMirror
+
+    def el(nid, tag, children=(), **attrs):  # type: ignore[no-untyped-def]
+        return {"type": 2, "id": nid, "tagName": tag, "attributes": attrs, "childNodes": list(children)}
+
+    doc = {"type": 0, "id": 1, "childNodes": [el(2, "html", [el(3, "body", [
+        el(4, "div", [el(5, "button")], id="owner-jane.doe@bank.com", **{"class": "card iban-DE89370400440532013000"}),
+        el(6, "section", [el(7, "div", [el(8, "a", id="customer-jane-doe", **{"class": "link"})], **{"class": "box"})],
+           **{"class": "rr-mask panel"}),
+    ])])]}
+    m = NodeMirror()
+    m.full_snapshot(doc)
+    # the e-mail id and the IBAN class are dropped, "card" stays
+    assert m.selector(5) == "body > div.card > button"
+    # everything on and under the rr-mask element: tags only (the name in the id never appears)
+    assert m.selector(8) == "body > section > div > a"

@@ -15,7 +15,11 @@ Selector scheme (stable across sessions of the same page, documented for analyst
 * an id or class "looks generated" when it has three or more digits in a row, or starts with a
   CSS-in-JS prefix (``css-``, ``sc-``, ``jsx-``, ``emotion-``, ``svelte-``) or React's ``:r``;
   those are left out because they change between builds;
-* ids and classes are CSS-escaped.
+* ids and classes are CSS-escaped;
+* ids and classes that may hold personal data are left out as well: those with an ``@`` or a
+  finding of the privacy detectors, and every id and class on or inside an element marked
+  ``rr-mask`` or ``rr-block`` (such steps are tag and position only). A customer's name written
+  into an id outside marked content cannot be told from a hand-written id; sites must mark it.
 
 Example: ``body > div.main > form#transfer > button.primary:nth-of-type(2)``.
 """
@@ -24,12 +28,15 @@ from __future__ import annotations
 
 import re
 from collections import deque
+from functools import lru_cache
 from typing import Any
 
 from ..rrweb import NodeType
 
 _GENERATED = re.compile(r"\d{3,}|^(?:css|sc|jsx|emotion|svelte)-|^:r")
 _MAX_CLASSES = 2
+#: Classes that mark personal content (rrweb): no id or class of it or below it enters a selector.
+_MARKS = frozenset({"rr-mask", "rr-block"})
 #: Adds of one Mutation event the mirror applies; the rest are dropped (for analytics only: the
 #: recording itself is stored unchanged) and counted in :attr:`NodeMirror.dropped_adds`.
 MAX_ADDS_PER_EVENT = 50_000
@@ -64,8 +71,22 @@ def _css_escape(ident: str) -> str:
     return "".join(out)
 
 
+_SEPARATORS = re.compile(r"[-_.:]+")
+
+
+@lru_cache(maxsize=4096)
 def _stable(name: str) -> bool:
-    return bool(name) and not _GENERATED.search(name)
+    """Whether an id or class may appear in a selector: hand-written looking, and no personal data.
+
+    Personal data: an ``@``, or any finding of the privacy detectors (every registered detector)
+    in the name with ``-``, ``_``, ``.`` and ``:`` read as spaces (``iban-DE89370400440532013000``,
+    ``owner-jane_doe-at-bank_com`` is only caught by the ``@``-free rules it trips).
+    """
+    if not name or _GENERATED.search(name) or "@" in name:
+        return False
+    from ..privacy.detectors import REGISTRY, find_all
+
+    return not find_all(_SEPARATORS.sub(" ", name), REGISTRY)
 
 
 class NodeMirror:
@@ -245,7 +266,7 @@ class NodeMirror:
     # -- queries --------------------------------------------------------------------------------
     def selector(self, nid: int) -> str | None:
         """CSS selector path of element ``nid`` (of its parent element for a text node); None if unknown."""
-        steps: list[str] = []
+        path: list[tuple[int, NodeInfo]] = []
         cur: int | None = nid
         while cur is not None and self.info.get(cur, ["#document"])[0] == "":
             cur = self.parent.get(cur)  # a text node (older rrweb): use its element
@@ -253,18 +274,23 @@ class NodeMirror:
             info = self.info.get(cur)
             if info is None or not info[0] or info[0] == "#document":
                 break
-            tag = info[0]
-            if tag in ("body", "html"):
-                steps.append(tag)
+            path.append((cur, info))
+            if info[0] in ("body", "html"):
                 break
-            steps.append(self._step(cur, info))
             cur = self.parent.get(cur)
-        if not steps:
+        if not path:
             return None
-        return " > ".join(reversed(steps))
+        steps: list[str] = []
+        marked = False  # inside (or on) an rr-mask / rr-block element: tags and positions only
+        for node_id, info in reversed(path):
+            marked = marked or bool(_MARKS & set(str(info[2] or "").split()))
+            steps.append(info[0] if info[0] in ("body", "html") else self._step(node_id, info, marked))
+        return " > ".join(steps)
 
-    def _step(self, nid: int, info: NodeInfo) -> str:
+    def _step(self, nid: int, info: NodeInfo, marked: bool = False) -> str:
         tag, id_attr, cls_attr = info
+        if marked:
+            id_attr = cls_attr = None  # the site marked this content as personal: its names may be too
         step = tag
         has_id = bool(id_attr and _stable(id_attr.strip()))
         if has_id:
