@@ -316,3 +316,20 @@ def test_selectors_leave_out_ids_and_classes_that_may_hold_personal_data() -> No
     assert m.selector(5) == "body > div.card > button"
     # everything on and under the rr-mask element: tags only (the name in the id never appears)
     assert m.selector(8) == "body > section > div > a"
+
+
+def test_form_and_field_names_inside_rr_mask_carry_no_ids() -> None:
+    from replayvault.analytics._dom import FormDom
+
+    def el(nid, tag, children=(), **attrs):  # type: ignore[no-untyped-def]
+        return {"type": 2, "id": nid, "tagName": tag, "attributes": attrs, "childNodes": list(children)}
+
+    doc = {"type": 0, "id": 1, "childNodes": [el(2, "html", [el(3, "body", [
+        el(4, "div", [el(5, "form", [el(6, "input", id="iban-of-jane-doe")], id="payee-form-jane-doe")],
+           id="customer-jane-doe", **{"class": "rr-mask"}),
+        el(7, "form", [el(8, "input", id="amount")], id="pay"),
+    ])])]}
+    dom = FormDom()
+    dom.nodes.full_snapshot(doc)
+    assert dom.name(6) == "body > div > form > input"  # marked: tags (and positions where needed) only
+    assert dom.name(8) == "body > form#pay > input#amount"

@@ -39,7 +39,7 @@ import re
 from typing import Any
 
 from ..rrweb import NodeType
-from ._nodes import MAX_ADDS_PER_EVENT, NodeMirror, _css_escape, _is_id, _key, _stable
+from ._nodes import _MARKS, MAX_ADDS_PER_EVENT, NodeMirror, _css_escape, _is_id, _key, _stable
 
 __all__ = ["FormDom", "NO_FORM"]
 
@@ -254,23 +254,30 @@ class FormDom:
 
     def name(self, nid: int) -> str:
         """Class-free selector path of element ``nid`` (module rules); "" when unknown."""
-        steps: list[str] = []
+        path: list[int] = []
         cur: int | None = nid
         while cur is not None and self.tag(cur) not in ("", "#document"):
-            tag, id_attr = self.tag(cur), self.nodes.info[cur][1]
+            path.append(cur)
+            if self.tag(cur) in ("body", "html"):
+                break
+            cur = self.nodes.parent.get(cur)
+        steps: list[str] = []
+        marked = False  # on or inside rr-mask / rr-block content: no ids (they may name the customer)
+        for cur in reversed(path):
+            tag, id_attr, cls_attr = self.tag(cur), self.nodes.info[cur][1], self.nodes.info[cur][2]
+            marked = marked or bool(_MARKS & set(str(cls_attr or "").split()))
             if tag in ("body", "html"):
                 steps.append(tag)
-                break
+                continue
             step = tag
             parent = self.nodes.parent.get(cur)
-            if id_attr and _stable(id_attr.strip()):
+            if id_attr and not marked and _stable(id_attr.strip()):
                 step += "#" + _css_escape(id_attr.strip())
             elif parent is not None:
                 same = [k for k in self.nodes.children.get(parent, ()) if self.tag(k) == tag]
                 step += f":nth-of-type({same.index(cur) + 1})" if len(same) > 1 else ""
             steps.append(step)
-            cur = parent
-        return " > ".join(reversed(steps))
+        return " > ".join(steps)
 
     def form_of(self, nid: int) -> str:
         """Name of ``nid`` itself when it is a form, else of its nearest ``form`` ancestor, else NO_FORM."""

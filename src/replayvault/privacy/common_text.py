@@ -110,8 +110,15 @@ def _star(text: str) -> str:
 
 
 def _scrub_css(css: str, keep: set[str]) -> str:
-    """CSS as recorded when shared; otherwise without ``content:`` values, ``attr()`` and SVG data images."""
+    """An inline ``style`` as recorded when shared; otherwise without ``content:`` values, ``attr()``
+    and SVG data images (a declaration list has nowhere else to put text)."""
     return css if _css_key(css) in keep else _CSS_STRING.sub(lambda m: "content:none" if m.group(0)[:1].lower() == "c" else "none", css)
+
+
+def _sheet(css: str, keep: set[str]) -> str:
+    """A style sheet (``<style>`` text, an inlined ``_cssText``) only when ``k`` sessions had exactly
+    the same one, else nothing: arbitrary text fits in a sheet, so an unshared one cannot be cleaned."""
+    return css if _css_key(css) in keep else ""
 
 
 def _copy(node: Node) -> Node:
@@ -143,15 +150,16 @@ def blank_unshared(node: Node, keep: set[str]) -> Node:
     Text not in ``keep`` becomes ``*`` (same length, spaces kept); so do :data:`TEXT_ATTRIBUTES`
     values, ``id`` values and ``class`` tokens that are not shared; attributes outside
     :data:`LAYOUT_ATTRIBUTES` are dropped; ``src``/``href`` pointing at an SVG ``data:`` image are
-    dropped (an SVG image can hold text); CSS that is not shared loses its ``content:`` values,
-    ``attr()`` and SVG data images. Nodes deeper than :data:`MAX_DEPTH` are cut.
+    dropped (an SVG image can hold text); a style sheet that is not shared is emptied, an inline
+    style that is not shared loses its ``content:`` values, ``attr()`` and SVG data images. Nodes
+    deeper than :data:`MAX_DEPTH` are cut.
     """
     out = _copy(node)
     for n, parent in _walk(out):
         if n.get("type") == 3 and isinstance(n.get("textContent"), str):
             text = n["textContent"]
             if parent in _CODE_PARENTS:
-                n["textContent"] = _scrub_css(text, keep)
+                n["textContent"] = _sheet(text, keep)
             elif _norm(text) and _norm(text) not in keep:
                 n["textContent"] = _star(text)
         elif n.get("type") == 2:
@@ -166,7 +174,9 @@ def blank_unshared(node: Node, keep: set[str]) -> Node:
                     clean[name] = value if "#" + value.strip() in keep or not value.strip() else _star(value)
                 elif low == "class" and isinstance(value, str):
                     clean[name] = " ".join(c if "." + c in keep else _star(c) for c in value.split())
-                elif low in ("_csstext", "style") and isinstance(value, str):
+                elif low == "_csstext" and isinstance(value, str):
+                    clean[name] = _sheet(value, keep)
+                elif low == "style" and isinstance(value, str):
                     clean[name] = _scrub_css(value, keep)
                 elif low in ("src", "href", "srcset") and isinstance(value, str) and "data:image/svg" in value.lower():
                     continue
