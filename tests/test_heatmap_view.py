@@ -138,6 +138,8 @@ def test_view_page_and_layer_api_rules(recorded, fake_render):
     assert (bad.status_code, bad.json()["error"]) == (400, "until_ms must be after since_ms")
     unknown = client.get("/api/v1/heatmaps/layers", params={"url": "https://bank.example/none"}, headers=ux.headers)
     assert (unknown.status_code, unknown.json()["error"]) == (404, "no page views recorded for this URL")
+    nourl = client.get("/heatmaps/view", headers=ux.headers, follow_redirects=False)
+    assert (nourl.status_code, nourl.headers["location"]) == (303, "/heatmaps")
     for path in ("/api/v1/heatmaps/layers", "/heatmaps/frame", "/heatmaps/view"):
         assert client.get(path, params={"url": URL}, headers=hr.headers).status_code == 403, path
 

@@ -17,7 +17,7 @@ from typing import Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..errors import InvalidInput, NotFound
 from ..heatmaps import dominant_class, heatmap_layers, reference_snapshot
@@ -48,10 +48,12 @@ def heatmap_frame(request: Request, url: str = Query(..., max_length=2048),
 
 
 @router.get("/heatmaps/view", response_class=HTMLResponse)
-def heatmap_view(request: Request, url: str = Query(..., max_length=2048),
+def heatmap_view(request: Request, url: str = Query("", max_length=2048),
                  viewport: Literal["desktop", "tablet", "mobile"] | None = None,
-                 since: str = Query("", max_length=10), until: str = Query("", max_length=10)) -> HTMLResponse:
+                 since: str = Query("", max_length=10), until: str = Query("", max_length=10)) -> Response:
     """The interactive heatmap view of one page: sandboxed static page, canvas layers, viewport and date range."""
+    if not url.strip():  # no page chosen: the page list
+        return RedirectResponse("/heatmaps", status_code=303)
     rt = request.app.state.rt
     counts = rt.analytics.viewport_counts(url)
     viewport = viewport or dominant_class(counts) or "desktop"
