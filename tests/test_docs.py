@@ -36,10 +36,11 @@ def test_every_cli_subcommand_is_documented(group: str) -> None:
 
 
 def test_every_api_route_is_documented() -> None:
-    from replayvault.web import api, api_analytics, api_audit, api_governance, api_people, api_reviews, dashboard_analytics
+    from replayvault.web import (api, api_analytics, api_audit, api_compliance, api_governance, api_people, api_reviews,
+                                 dashboard_analytics)
 
     for router in (api.router, api_audit.router, api_people.router, api_analytics.router, dashboard_analytics.api_router,
-                   api_governance.router, api_reviews.router):
+                   api_governance.router, api_reviews.router, api_compliance.router):
         for route in router.routes:
             if not route.include_in_schema:  # CORS preflights
                 continue

@@ -1,2 +1,4 @@
-"""Compliance evidence computed from what the system did: the budget planner (more to come:
-the five compliance metrics, the checklist and the auditor report, see DESIGN.md)."""
+"""Compliance evidence computed from what the system did: the five compliance metrics
+(:mod:`.metrics`), the checklist (:mod:`.checklist`), SIEM/GRC feeds and webhook
+(:mod:`.integration`, :mod:`.webhook`), Prometheus metrics (:mod:`.prometheus`) and the budget
+planner (:mod:`.budget`). The auditor report is still to come (DESIGN.md)."""

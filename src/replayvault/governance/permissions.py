@@ -51,6 +51,7 @@ class Permission(StrEnum):
     BUDGET_READ = "budget:read"              # budget planner: cost scenarios (installation-wide figures only)
     METRICS_READ = "metrics:read"            # Prometheus /metrics: counts only (for a scraper's API token)
     ACCESS_REVIEW = "access_review:manage"   # periodic access reviews: open, attest or revoke others' roles, close
+    COMPLIANCE_READ = "compliance:read"      # compliance metrics and checklist (counts, session ids, audit indexes)
 
 
 class Purpose(StrEnum):
@@ -76,15 +77,16 @@ ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
     Role.COMPLIANCE_LEAD: frozenset({P.SESSIONS_LIST, P.HEATMAPS_READ, P.RECORDINGS_READ, P.EXPORTS_REQUEST,
                                      P.AUDIT_READ, P.AUDIT_CHECKPOINT, P.USERS_LIST, P.TRAINING_READ,
                                      P.POLICY_MANAGE, P.BUDGET_READ, P.RETENTION_MANAGE, P.LEGAL_HOLD,
-                                     P.DSAR_MANAGE, P.ACCESS_REVIEW}),
+                                     P.DSAR_MANAGE, P.ACCESS_REVIEW, P.COMPLIANCE_READ}),
     Role.PRIVACY_OFFICER: frozenset({P.SESSIONS_LIST, P.HEATMAPS_READ, P.RECORDINGS_READ, P.EXPORTS_REQUEST,
                                      P.EXPORTS_APPROVE, P.AUDIT_READ, P.USERS_LIST, P.TRAINING_READ,
                                      P.POLICY_MANAGE, P.BUDGET_READ, P.RETENTION_MANAGE, P.LEGAL_HOLD,
-                                     P.DSAR_MANAGE}),
+                                     P.DSAR_MANAGE, P.COMPLIANCE_READ}),
     Role.HR_LIAISON: frozenset({P.USERS_LIST, P.TRAINING_RECORD, P.TRAINING_READ, P.BUDGET_READ, P.ACCESS_REVIEW}),
     Role.UX_ANALYST: frozenset({P.SESSIONS_LIST, P.HEATMAPS_READ, P.RECORDINGS_READ}),
     Role.SECURITY_SPECIALIST: frozenset({P.SESSIONS_LIST, P.HEATMAPS_READ, P.RECORDINGS_READ, P.EXPORTS_REQUEST,
-                                         P.AUDIT_READ, P.AUDIT_CHECKPOINT, P.USERS_LIST, P.METRICS_READ}),
+                                         P.AUDIT_READ, P.AUDIT_CHECKPOINT, P.USERS_LIST, P.METRICS_READ,
+                                         P.COMPLIANCE_READ}),
     Role.ADMIN: frozenset({P.SESSIONS_LIST, P.HEATMAPS_READ, P.USERS_MANAGE, P.USERS_LIST, P.AUDIT_READ,
                            P.AUDIT_CHECKPOINT, P.TRAINING_READ, P.BUDGET_READ, P.METRICS_READ}),
 }
@@ -198,6 +200,10 @@ ROUTE_RULES: Final[dict[tuple[str, str], RouteRule]] = {
     ("GET", "/api/v1/siem/incidents.jsonl"): P.AUDIT_READ,
     ("GET", "/api/v1/siem/audit.jsonl"): P.AUDIT_READ,
     ("GET", "/metrics"): P.METRICS_READ,
+    # compliance metrics and checklist (web.api_compliance, web.dashboard_compliance)
+    ("GET", "/api/v1/compliance/metrics"): P.COMPLIANCE_READ,
+    ("GET", "/api/v1/compliance/checklist"): P.COMPLIANCE_READ,
+    ("GET", "/compliance"): P.COMPLIANCE_READ,
     # dashboard pages
     ("GET", "/"): P.SESSIONS_LIST,
     ("GET", "/sessions/{session_id}"): P.SESSIONS_LIST,

@@ -29,6 +29,7 @@ from ..runtime import Runtime
 from . import api, api_audit, api_people, dashboard
 from . import api_analytics, dashboard_analytics, dashboard_behaviour
 from . import api_governance, api_integration, api_reviews, dashboard_budget, dashboard_governance, dashboard_reviews
+from . import api_compliance, dashboard_compliance
 from .auth import enforce
 
 __all__ = ["create_app", "STATIC_DIR"]
@@ -183,6 +184,8 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(dashboard_budget.router)
     app.include_router(api_reviews.router)
     app.include_router(dashboard_reviews.router)
+    app.include_router(api_compliance.router)
+    app.include_router(dashboard_compliance.router)
     STATIC_DIR.mkdir(exist_ok=True)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

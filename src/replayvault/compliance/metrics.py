@@ -1,0 +1,352 @@
+"""The five compliance metrics, for a period and a project, each with the records behind it.
+
+Every metric is a :class:`Metric`: ``value`` (a share 0..1, or a rate per 1,000 sessions), its
+``numerator`` and ``denominator``, the ``period`` and ``project`` it covers, a ``detail`` dict, notes on
+what is not recorded yet, and ``links``: the session ids (``/sessions/{id}``) or audit entry indexes
+(``/audit?before={idx + 1}``) behind it, at most :data:`MAX_LINKS` of each with their ``total``.
+
+Populations (``created_ms`` of the session row, server time of its first batch or consent call, in
+``[from_ms, to_ms)``; ``project`` filters ``project_id``):
+
+* **known sessions**: every session row (the tracker ran: it sent a batch or a consent decision);
+* **recorded sessions**: known sessions that stored data (``chunk_count > 0``) or were crypto-shredded
+  since (a tombstone: it was recorded). Their masking incidents come from the session row while it is
+  stored and from the audit log's ``chunk.ingested`` entries (``details.incidents``) once shredded, so a
+  retention sweep does not improve the rate.
+
+The metrics:
+
+1. ``data_capture`` = recorded sessions without a masking incident / recorded sessions.
+2. ``consent`` = recorded sessions whose consent is ``granted`` / known sessions. The consent ledger
+   (receipts, refusals, GPC) is not built yet: ``refusals`` and ``skipped`` are null with a note; the
+   sessions consent was withdrawn from (``revoked``) are counted apart, with and without data.
+3. ``access_log`` = reads with a matching ``ok`` audit entry / reads. No read of content happens without
+   a record outside the log: a view needs an access grant (``access_grants``), an export download marks
+   its request (``export_requests.downloaded_ms``), a DSAR export completes its request
+   (``dsar_requests``). Matches: grant → ``recording.access_declared`` with ``details.grant``; export →
+   ``recording.exported`` with ``details.export``; DSAR → ``dsar.export`` on ``dsar:{id}``. Each
+   ``recording.view`` entry must name a grant that exists (counted as ``views_without_grant``). Plus
+   the audit log's verification status (``audit verify``) and its latest checkpoint.
+4. ``incident_rate`` = incidents per 1,000 recorded sessions, by kind: ``masking`` (sum of masking
+   incidents of the recorded sessions), ``access_policy`` (audit entries with outcome ``denied`` in the
+   period; with a project, only those naming one of its sessions), ``consent`` and ``scope`` (not
+   recorded yet: 0 with a note). ``value`` is the total of the kinds.
+5. ``retention`` = stored sessions inside their retention period / stored sessions (stored: not
+   shredded, holding data), at ``now``. Inside: ``expires_ms`` in the future, or past it under an active
+   legal hold (lawfully kept, counted apart as ``held_past_expiry``). ``expired_but_present`` (past
+   expiry, no hold, data or wrapped key still there) must be 0; they are listed.
+
+A metric with a zero denominator has ``value`` None.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..db.models import AccessGrant, AuditEntry, DsarRequest, ExportRequest, RecordingSession
+from ..errors import InvalidInput
+from ..governance.retention import DAY_MS, ensure_expiry, held_ids
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
+
+__all__ = ["MAX_LINKS", "METRICS", "Period", "Metric", "parse_period", "compute_metrics", "data_capture", "consent",
+           "access_log", "incident_rate", "retention", "audit_status"]
+
+#: At most this many session ids or audit indexes are listed per link group (with the total).
+MAX_LINKS = 100
+#: The metrics in the order the API, the dashboard and reports show them.
+METRICS = ("data_capture", "consent", "access_log", "incident_rate", "retention")
+NOT_RECORDED = "not yet recorded"
+_IN = 500
+
+
+def _now() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass(frozen=True)
+class Period:
+    """``[from_ms, to_ms)`` (epoch ms; None: open) and the project (None: every project)."""
+
+    from_ms: int | None = None
+    to_ms: int | None = None
+    project: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON shape."""
+        return asdict(self)
+
+
+def _bound(text: str | None, name: str, end: bool) -> int | None:
+    if text is None or not str(text).strip():
+        return None
+    text = str(text).strip()
+    if text.isdigit() and len(text) > 8:
+        return int(text)
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"'{name}' must be a day YYYY-MM-DD (UTC) or epoch milliseconds") from None
+    ms = int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp() * 1000)
+    return ms + DAY_MS if end else ms
+
+
+def parse_period(from_: str | None, to: str | None, project: str | None = None) -> Period:
+    """A period from query text: days ``YYYY-MM-DD`` (UTC; ``to`` included) or epoch ms (``to`` excluded).
+
+    Raises:
+        InvalidInput: a bound that is neither, or ``from`` after ``to``.
+    """
+    lo, hi = _bound(from_, "from", False), _bound(to, "to", True)
+    if lo is not None and hi is not None and lo > hi:
+        raise InvalidInput("'from' is after 'to'")
+    return Period(lo, hi, (project or "").strip() or None)
+
+
+def _links(kind: str, ids: list[Any]) -> dict[str, Any]:
+    return {"kind": kind, "total": len(ids), "ids": ids[:MAX_LINKS]}
+
+
+@dataclass
+class Metric:
+    """One metric's value and the records behind it (see the module docstring)."""
+
+    name: str
+    title: str
+    definition: str
+    value: float | None
+    numerator: float
+    denominator: int
+    unit: str  # "share" (0..1) or "per_1000_sessions"
+    period: dict[str, Any]
+    detail: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    links: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON shape (API, reports)."""
+        return asdict(self)
+
+
+def _share(num: int, den: int) -> float | None:
+    return None if den == 0 else num / den
+
+
+def _in_period(col: Any, period: Period) -> list[Any]:
+    conds = []
+    if period.from_ms is not None:
+        conds.append(col >= period.from_ms)
+    if period.to_ms is not None:
+        conds.append(col < period.to_ms)
+    return conds
+
+
+def _sessions(db: Session, period: Period) -> list[RecordingSession]:
+    S = RecordingSession
+    q = select(S).where(*_in_period(S.created_ms, period))
+    if period.project:
+        q = q.where(S.project_id == period.project)
+    return list(db.scalars(q.order_by(S.created_ms, S.id)))
+
+
+def _recorded(s: RecordingSession) -> bool:
+    return s.chunk_count > 0 or s.shredded_ms is not None
+
+
+def _chunks(ids: list[str]) -> list[list[str]]:
+    return [ids[i:i + _IN] for i in range(0, len(ids), _IN)]
+
+
+def _logged_incidents(db: Session, sids: list[str]) -> dict[str, int]:
+    """Masking incidents per session summed from its ``chunk.ingested`` audit entries."""
+    out: dict[str, int] = defaultdict(int)
+    for part in _chunks(sids):
+        rows = db.execute(select(AuditEntry.resource, AuditEntry.details).where(
+            AuditEntry.action == "chunk.ingested", AuditEntry.resource.in_([f"session:{s}" for s in part])))
+        for resource, details in rows:
+            try:
+                n = json.loads(details or "{}").get("incidents", 0)
+            except (ValueError, AttributeError):
+                n = 0
+            if isinstance(n, int) and not isinstance(n, bool) and n > 0:
+                out[resource.removeprefix("session:")] += n
+    return out
+
+
+def _incidents(db: Session, recorded: list[RecordingSession]) -> dict[str, int]:
+    """Masking incidents per recorded session: the row while stored, the audit log once shredded."""
+    logged = _logged_incidents(db, [s.id for s in recorded if s.shredded_ms is not None])
+    return {s.id: (logged.get(s.id, 0) if s.shredded_ms is not None else s.incidents or 0) for s in recorded}
+
+
+# -- 1. data capture compliance ---------------------------------------------------------------------
+def data_capture(db: Session, period: Period) -> Metric:
+    """Recorded sessions without a masking incident / recorded sessions."""
+    recorded = [s for s in _sessions(db, period) if _recorded(s)]
+    inc = _incidents(db, recorded)
+    bad = [sid for sid, n in inc.items() if n]
+    clean = len(recorded) - len(bad)
+    return Metric("data_capture", "Data capture compliance rate",
+                  "recorded sessions without a masking incident / recorded sessions",
+                  _share(clean, len(recorded)), clean, len(recorded), "share", period.as_dict(),
+                  detail={"sessions_with_incidents": len(bad), "incidents": sum(inc.values()),
+                          "shredded_sessions": sum(1 for s in recorded if s.shredded_ms is not None)},
+                  links={"sessions_with_incidents": _links("session", bad)})
+
+
+# -- 2. consent acquisition -------------------------------------------------------------------------
+def consent(db: Session, period: Period) -> Metric:
+    """Recorded sessions with consent ``granted`` / known sessions (the tracker ran)."""
+    known = _sessions(db, period)
+    granted = [s.id for s in known if _recorded(s) and s.consent == "granted"]
+    withdrawn_data = [s.id for s in known if _recorded(s) and s.consent != "granted"]
+    withdrawn_none = [s.id for s in known if not _recorded(s) and s.consent != "granted"]
+    waiting = [s.id for s in known if not _recorded(s) and s.consent == "granted"]
+    return Metric("consent", "Consent acquisition rate",
+                  "sessions recorded with consent granted / sessions where the tracker ran",
+                  _share(len(granted), len(known)), len(granted), len(known), "share", period.as_dict(),
+                  detail={"recorded_with_consent": len(granted), "withdrawn_after_recording": len(withdrawn_data),
+                          "withdrawn_before_recording": len(withdrawn_none), "granted_not_recorded": len(waiting),
+                          "refusals": None, "skipped": None},
+                  notes=["refusals and skipped consent are not yet recorded (the consent ledger is not built): "
+                         "only granted and revoked decisions per session exist"],
+                  links={"recorded_with_consent": _links("session", granted),
+                         "withdrawn_after_recording": _links("session", withdrawn_data)})
+
+
+# -- 3. access log completeness ---------------------------------------------------------------------
+def _entries(db: Session, action: str, period: Period | None = None) -> list[AuditEntry]:
+    q = select(AuditEntry).where(AuditEntry.action == action)
+    if period is not None:
+        q = q.where(*_in_period(AuditEntry.time_ms, period))
+    return list(db.scalars(q.order_by(AuditEntry.idx)))
+
+
+def _detail(e: AuditEntry, key: str) -> Any:
+    try:
+        return json.loads(e.details or "{}").get(key)
+    except (ValueError, AttributeError):
+        return None
+
+
+def _project_sessions(db: Session, project: str | None) -> set[str] | None:
+    if project is None:
+        return None
+    return set(db.scalars(select(RecordingSession.id).where(RecordingSession.project_id == project)))
+
+
+def access_log(db: Session, period: Period, audit: dict[str, Any] | None = None) -> Metric:
+    """Reads (grants, export downloads, DSAR exports) with a matching ``ok`` audit entry / reads."""
+    mine = _project_sessions(db, period.project)
+    ok = lambda e: e.outcome == "ok"  # noqa: E731
+    declared = {_detail(e, "grant"): e.idx for e in _entries(db, "recording.access_declared") if ok(e)}
+    exported = {_detail(e, "export"): e.idx for e in _entries(db, "recording.exported") if ok(e)}
+    dsar = {e.resource.removeprefix("dsar:"): e.idx for e in _entries(db, "dsar.export") if ok(e)}
+    grants = [g for g in db.scalars(select(AccessGrant).where(*_in_period(AccessGrant.created_ms, period))
+                                    .order_by(AccessGrant.created_ms, AccessGrant.id))
+              if mine is None or g.session_id in mine]
+    exports = [x for x in db.scalars(select(ExportRequest).where(
+        ExportRequest.downloaded_ms.is_not(None), *_in_period(ExportRequest.downloaded_ms, period))
+        .order_by(ExportRequest.downloaded_ms)) if mine is None or x.session_id in mine]
+    dsars = [] if period.project else list(db.scalars(select(DsarRequest).where(
+        DsarRequest.kind == "export", DsarRequest.status == "completed",
+        *_in_period(DsarRequest.completed_ms, period)).order_by(DsarRequest.completed_ms)))
+    reads = [("grant", g.id, declared.get(g.id)) for g in grants] + [("export", x.id, exported.get(x.id)) for x in exports] \
+        + [("dsar", d.id, dsar.get(d.id)) for d in dsars]
+    matched = [idx for _, _, idx in reads if idx is not None]
+    missing = [f"{kind}:{rid}" for kind, rid, idx in reads if idx is None]
+    known_grants = set(db.scalars(select(AccessGrant.id)))
+    views = [e for e in _entries(db, "recording.view", period) if ok(e)
+             and (mine is None or e.resource.removeprefix("session:") in mine)]
+    orphan = [e.idx for e in views if _detail(e, "grant") not in known_grants]
+    return Metric("access_log", "Access log completeness",
+                  "reads of recordings (access grants, export downloads, DSAR exports) with a matching audit entry / reads",
+                  _share(len(matched), len(reads)), len(matched), len(reads), "share", period.as_dict(),
+                  detail={"grants": len(grants), "export_downloads": len(exports), "dsar_exports": len(dsars),
+                          "missing": len(missing), "views_logged": len(views), "views_without_grant": len(orphan),
+                          "audit": audit},
+                  notes=[] if not period.project else ["DSAR exports span projects: left out when a project is chosen"],
+                  links={"audit_entries": _links("audit", sorted(matched)), "missing": _links("record", missing),
+                         "views_without_grant": _links("audit", orphan)})
+
+
+def audit_status(rt: "Runtime", max_age_s: float = 60.0) -> dict[str, Any]:
+    """``audit verify`` in short: ``ok``, ``entries``, ``problems``, ``verified_at`` (epoch s) and the latest
+    checkpoint's ``checkpoint_size`` and ``checkpoint_ms`` (None before the first)."""
+    from ..errors import AuditTampered
+
+    result, at = rt.audit.verify_recent(max_age_s)
+    cp = rt.audit.latest_checkpoint()
+    base = {"checkpoint_size": cp.size if cp else None, "checkpoint_ms": cp.created_ms if cp else None,
+            "verified_at": at}
+    if isinstance(result, AuditTampered):
+        return {"ok": False, "entries": None, "problems": [str(result)], **base}
+    d = result.as_dict()
+    return {"ok": bool(d.get("ok", True)), "entries": d.get("entries"), "problems": d.get("problems", []), **base}
+
+
+# -- 4. incident rate -------------------------------------------------------------------------------
+def incident_rate(db: Session, period: Period) -> Metric:
+    """Incidents per 1,000 recorded sessions, by kind (masking, scope, consent, access_policy)."""
+    recorded = [s for s in _sessions(db, period) if _recorded(s)]
+    inc = _incidents(db, recorded)
+    mine = _project_sessions(db, period.project)
+    denied = [e.idx for e in db.scalars(select(AuditEntry).where(AuditEntry.outcome == "denied",
+                                                                   *_in_period(AuditEntry.time_ms, period))
+                                        .order_by(AuditEntry.idx))
+              if mine is None or e.resource.removeprefix("session:") in mine]
+    counts = {"masking": sum(inc.values()), "scope": 0, "consent": 0, "access_policy": len(denied)}
+    n = len(recorded)
+    per = {k: (None if n == 0 else v * 1000 / n) for k, v in counts.items()}
+    total = sum(counts.values())
+    return Metric("incident_rate", "Incident rate", "incidents per 1,000 recorded sessions, by kind",
+                  None if n == 0 else total * 1000 / n, total, n, "per_1000_sessions", period.as_dict(),
+                  detail={"counts": counts, "per_1000": per},
+                  notes=[f"scope incidents: {NOT_RECORDED}", f"consent incidents: {NOT_RECORDED} "
+                         "(the collector answers 409 to batches after a revocation without an audit entry)"],
+                  links={"masking": _links("session", [sid for sid, v in inc.items() if v]),
+                         "access_policy": _links("audit", denied)})
+
+
+# -- 5. retention -----------------------------------------------------------------------------------
+def retention(db: Session, period: Period, now_ms: int) -> Metric:
+    """Stored sessions inside their retention period / stored sessions, at ``now_ms``."""
+    held = set(db.scalars(held_ids()))
+    rows = [s for s in _sessions(db, period)
+            if s.shredded_ms is None and (s.chunk_count > 0 or s.wrapped_dek is not None)]
+    stored = [s for s in rows if s.chunk_count > 0]
+    expired = [s for s in rows if s.expires_ms is not None and s.expires_ms <= now_ms and s.id not in held]
+    bad = {s.id for s in expired}
+    inside = [s.id for s in stored if s.id not in bad]
+    held_past = [s.id for s in stored if s.expires_ms is not None and s.expires_ms <= now_ms and s.id in held]
+    no_period = [s.id for s in stored if s.expires_ms is None]
+    return Metric("retention", "Data retention compliance",
+                  "stored sessions inside their retention period (or under legal hold) / stored sessions",
+                  _share(len(inside), len(stored)), len(inside), len(stored), "share", period.as_dict(),
+                  detail={"expired_but_present": len(expired), "held_past_expiry": len(held_past),
+                          "without_period": len(no_period), "now_ms": now_ms},
+                  links={"expired_but_present": _links("session", [s.id for s in expired]),
+                         "held_past_expiry": _links("session", held_past)})
+
+
+# -- all ----------------------------------------------------------------------------------------------
+def compute_metrics(rt: "Runtime", period: Period | None = None, now_ms: int | None = None,
+                    verify_max_age_s: float = 60.0) -> list[Metric]:
+    """The five metrics over ``period`` (default: everything), in :data:`METRICS` order."""
+    period = period or Period()
+    now = _now() if now_ms is None else now_ms
+    ensure_expiry(rt, now)
+    audit = audit_status(rt, verify_max_age_s)
+    with rt.sessions() as db:
+        return [data_capture(db, period), consent(db, period), access_log(db, period, audit),
+                incident_rate(db, period), retention(db, period, now)]
+

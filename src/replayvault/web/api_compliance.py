@@ -1,0 +1,47 @@
+"""REST API of the compliance metrics and checklist (:mod:`replayvault.compliance.metrics`, ``.checklist``).
+
+Both routes need ``compliance:read`` (compliance_lead, privacy_officer, security_specialist). ``from`` and
+``to`` are days ``YYYY-MM-DD`` (UTC, ``to`` included) or epoch ms (``to`` excluded); ``project`` a
+project id. 400 names a bad parameter.
+
+    GET /api/v1/compliance/metrics?from=&to=&project=     the five metrics with the records behind them
+    GET /api/v1/compliance/checklist?from=&to=&project=   the seven checklist items, green/amber/red with evidence
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+
+from ..compliance.checklist import checklist as run_checklist
+from ..compliance.metrics import compute_metrics, parse_period
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1/compliance", tags=["compliance"])
+
+_FROM = Query(None, alias="from", max_length=20)
+_TO = Query(None, max_length=20)
+_PROJECT = Query(None, max_length=64)
+
+
+@router.get("/metrics", summary="The five compliance metrics")
+async def metrics(request: Request, from_: str | None = _FROM, to: str | None = _TO,
+                  project: str | None = _PROJECT) -> dict[str, Any]:
+    """``{"period": {"from_ms", "to_ms", "project"}, "metrics": [{"name", "title", "definition", "value",
+    "numerator", "denominator", "unit", "period", "detail", "notes", "links": {group: {"kind", "total",
+    "ids"}}}]}`` (``kind``: ``session`` ids, ``audit`` indexes, ``record`` ids; at most 100 ids each)."""
+    period = parse_period(from_, to, project)
+    found = await run_in_threadpool(compute_metrics, request.app.state.rt, period)
+    return {"period": period.as_dict(), "metrics": [m.as_dict() for m in found]}
+
+
+@router.get("/checklist", summary="The compliance checklist")
+async def checklist(request: Request, from_: str | None = _FROM, to: str | None = _TO,
+                    project: str | None = _PROJECT) -> dict[str, Any]:
+    """``{"period", "items": [{"key", "title", "status": "green"|"amber"|"red", "evidence", "facts", "link"}]}``."""
+    period = parse_period(from_, to, project)
+    items = await run_in_threadpool(run_checklist, request.app.state.rt, period)
+    return {"period": period.as_dict(), "items": [i.as_dict() for i in items]}
