@@ -78,7 +78,15 @@ def test_signals_forms_and_events_land_in_the_store(world) -> None:
             visit["inputs"], visit["refill"]) == ("body > form#f", "body > form#f > input#iban", 1500, 1900, 1700, 1, False)
     (event,) = rt.analytics.behaviour_rows("track_events", session_id=sid)
     assert (event["name"], event["ts_ms"] - T, event["page_view"], event["url"]) == ("transfer_started", 2000, 0, PAY)
-    assert rt.analytics.delete_session(sid) > 0
+    import duckdb
+
+    from replayvault.analytics.store import _TABLES
+
+    con = duckdb.connect(str(rt.settings.analytics_path), read_only=True)
+    stored = {t: con.execute(f"SELECT count(*) FROM {t} WHERE session_id = ?", [sid]).fetchone()[0] for t in _TABLES}
+    con.close()
+    assert (stored["signals"], stored["form_visits"], stored["track_events"]) == (2, 1, 1)  # the rows read above
+    assert rt.analytics.delete_session(sid) == sum(stored.values())
     for table in ("signals", "form_visits", "form_errors", "form_submits", "track_events"):
         assert rt.analytics.behaviour_rows(table, session_id=sid) == []
 
