@@ -187,3 +187,17 @@ def test_view_draws_layers_over_the_sandboxed_page(recorded, chromium):  # type:
         context.close()
         server.should_exit = True
     assert errors == []
+
+
+def test_one_customers_visits_count_once_for_shared_text(rt):  # type: ignore[no-untyped-def]
+    project = ensure_project(rt, "p", "P", [])
+    # Dave visits three times (one subject), Alice once: "Hello Dave" is in 3 sessions but 1 person's,
+    # so with k = 3 nothing of it is kept; "Send" is in 2 people's pages only: starred too.
+    for i, (name, subject) in enumerate([("Dave", "cust-7"), ("Alice", "cust-1"), ("Dave", "cust-7"), ("Dave", "cust-7")]):
+        accept_batch(rt, project, IngestRequest(str(uuid.uuid4()), 0, visit(T + i * 60_000, name, rage=False), "",
+                                                subject=subject))
+    heatmaps._BACKDROPS.clear()
+    ref = heatmaps.reference_snapshot(rt, URL, "desktop")
+    body = ref.node["childNodes"][0]["childNodes"][1]
+    assert body["childNodes"][0]["childNodes"][0]["textContent"] == "***** ****"
+    assert body["childNodes"][1]["childNodes"][0]["textContent"] == "****"

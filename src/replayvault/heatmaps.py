@@ -25,9 +25,11 @@ from typing import Any
 
 import numpy as np
 from PIL import Image
+from sqlalchemy import select
 
 from .analytics.heatmap import (ClickGrid, MoveGrid, ScrollMap, click_grid, depths_on_page, dwell_ms,
                                 fallback_xy, move_grid, place_clicks, scroll_map)
+from .db.models import RecordingSession
 from .errors import NotFound
 from .privacy.common_text import blank_unshared, shared_texts, texts
 from .recordings import snapshots_for_url
@@ -121,12 +123,20 @@ def reference_snapshot(rt: Runtime, url: str, viewport: str | None,
 
     Text survives only when at least ``REPLAYVAULT_BACKDROP_MIN_SESSIONS`` of the
     :data:`SHARED_TEXT_SAMPLE` newest sessions showed it (:mod:`.privacy.common_text`): a heatmap
-    reader never sees one customer's data.
+    reader never sees one customer's data. Sessions linked to the same data subject (the site's
+    ``identify(id)``) count once, so one customer's three visits do not make their own name
+    "shared"; sessions without a subject count one each.
     """
     found = snapshots_for_url(rt, url, viewport_class=viewport, project_id=project, limit=SHARED_TEXT_SAMPLE)
     if not found:
         return None
-    keep = shared_texts([texts(ev[1]["data"]["node"]) for _, _, ev in found], rt.settings.backdrop_min_sessions)
+    with rt.sessions() as db:
+        subjects = dict(db.execute(select(RecordingSession.id, RecordingSession.subject_digest)
+                                   .where(RecordingSession.id.in_([sid for _, sid, _ in found]))).all())
+    people: dict[str, set[str]] = {}
+    for _, sid, ev in found:
+        people.setdefault(subjects.get(sid) or f"session:{sid}", set()).update(texts(ev[1]["data"]["node"]))
+    keep = shared_texts(list(people.values()), rt.settings.backdrop_min_sessions)
     snapshot_id, _, (meta, full) = found[0]
     events = [meta, {**full, "data": {**full["data"], "node": blank_unshared(full["data"]["node"], keep)}}]
     width = min(max(int(meta["data"].get("width") or DEFAULT_WIDTH_PX), 1), MAX_WIDTH_PX)
