@@ -339,7 +339,7 @@ def placed_signals(rt: Runtime, *, url: str, viewport: str | None = None, kinds:
     """Click signals of ``url`` for one viewport class, drawn where their clicks are: ``{kind: [[x, y, n], ...]}``.
 
     A signal is placed at the mean placed position (:func:`placed_clicks`, reference page px) of its
-    own clicks — same session, page view and time span (``ts_ms`` to ``ts_ms + duration_ms``) — so a
+    own clicks — same session, time span ``ts_ms`` to ``ts_ms + duration_ms`` — so a
     marker sits on its clicks in the click layer; a signal whose clicks are not stored stays at its
     own page coordinates. Signals at the same spot (within 1 px) are merged: ``n`` adds up their
     click counts. Signals without a position (u-turns) are left out. A signal's viewport class is
