@@ -7,7 +7,7 @@ HTML text that the browser lays out exactly as the recorded page, minus everythi
 
 Rules (each keeps the page inert even before the iframe sandbox and the frame's CSP apply):
 
-* dropped elements: ``script``, ``noscript``, ``iframe``/``frame``/``object``/``embed`` (kept as an
+* dropped elements: ``script``, ``noscript``, ``plaintext``, ``iframe``/``frame``/``object``/``embed`` (kept as an
   empty box of their recorded size), ``base``, ``meta http-equiv=refresh``, ``link`` other than a
   stylesheet that rrweb inlined (``_cssText`` -> ``<style>``); ``template`` contents;
 * dropped attributes: event handlers (``on*``), ``srcdoc``, ``formaction``/``action``, ``ping``,
@@ -32,7 +32,7 @@ __all__ = ["snapshot_html"]
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9:._-]*\Z")
 _VOID = frozenset("area base br col embed hr img input link meta param source track wbr".split())
-_DROP = frozenset({"script", "noscript", "base", "template"})
+_DROP = frozenset({"script", "noscript", "base", "template", "plaintext"})  # plaintext would swallow the rest
 _BOXED = frozenset({"iframe", "frame", "object", "embed", "applet", "portal"})
 _URL_ATTRS = frozenset({"src", "href", "srcset", "poster", "data", "background", "xlink:href", "action",
                         "formaction", "manifest", "codebase", "cite", "longdesc", "lowsrc", "dynsrc"})
