@@ -29,18 +29,28 @@ HREF = "https://bank.example/statements/overview-7f3a"
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-def events(ts: int = 1_700_000_000_000) -> list[dict]:
-    """Meta + FullSnapshot + one click."""
+def events(ts: int = 1_700_000_000_000, href: str = HREF) -> list[dict]:
+    """Meta + FullSnapshot + one click on ``href``."""
     node = {"type": 0, "id": 1, "childNodes": [
         {"type": 2, "id": 2, "tagName": "html", "attributes": {}, "childNodes": [
             {"type": 2, "id": 3, "tagName": "body", "attributes": {}, "childNodes": [
                 {"type": 2, "id": 4, "tagName": "button", "attributes": {}, "childNodes": [
                     {"type": 3, "id": 5, "textContent": "Download statement"}]}]}]}]}
     return [
-        {"type": 4, "data": {"href": HREF, "width": 1280, "height": 800}, "timestamp": ts},
+        {"type": 4, "data": {"href": href, "width": 1280, "height": 800}, "timestamp": ts},
         {"type": 2, "data": {"node": node, "initialOffset": {"top": 0, "left": 0}}, "timestamp": ts + 1},
         {"type": 3, "data": {"source": 2, "type": 2, "id": 4, "x": 10, "y": 20}, "timestamp": ts + 400},
     ]
+
+
+class Clock:
+    """A settable clock for tests (ms since the epoch): ``clock()`` returns ``clock.now``."""
+
+    def __init__(self, now: int) -> None:
+        self.now = now
+
+    def __call__(self) -> int:
+        return self.now
 
 
 @dataclass

@@ -13,7 +13,7 @@ import pytest
 from cryptography.exceptions import InvalidTag
 from sqlalchemy import select
 
-from govkit import ORIGIN
+from govkit import ORIGIN, Clock, events
 
 from replayvault.db.models import Chunk, RecordingSession
 from replayvault.errors import ChunkIntegrityError, VaultError
@@ -28,26 +28,7 @@ SHARED_URL = "https://bank.example/statements/overview"
 
 def page_events(href: str, ts: int = 1_700_000_000_000) -> list[dict]:
     """Meta + FullSnapshot + one click on ``href``."""
-    node = {"type": 0, "id": 1, "childNodes": [
-        {"type": 2, "id": 2, "tagName": "html", "attributes": {}, "childNodes": [
-            {"type": 2, "id": 3, "tagName": "body", "attributes": {}, "childNodes": [
-                {"type": 2, "id": 4, "tagName": "button", "attributes": {}, "childNodes": [
-                    {"type": 3, "id": 5, "textContent": "Download statement"}]}]}]}]}
-    return [
-        {"type": 4, "data": {"href": href, "width": 1280, "height": 800}, "timestamp": ts},
-        {"type": 2, "data": {"node": node, "initialOffset": {"top": 0, "left": 0}}, "timestamp": ts + 1},
-        {"type": 3, "data": {"source": 2, "type": 2, "id": 4, "x": 10, "y": 20}, "timestamp": ts + 400},
-    ]
-
-
-class Clock:
-    """The time every part of retention and DSAR sees (ms since the epoch); ``now`` is settable."""
-
-    def __init__(self, now: int) -> None:
-        self.now = now
-
-    def __call__(self) -> int:
-        return self.now
+    return events(ts, href)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import update
 
-from govkit import audit_rows, last_idx
+from govkit import Clock, audit_rows, last_idx
 from staff import Staff, add_staff
 
 from replayvault.db.models import User
@@ -24,14 +24,6 @@ SEPT_1 = 1_788_220_800_000
 def ms(iso: str) -> int:
     """``YYYY-MM-DDTHH:MM[:SS]`` (UTC) in epoch ms."""
     return int(dt.datetime.fromisoformat(iso).replace(tzinfo=dt.UTC).timestamp() * 1000)
-
-
-class Clock:
-    def __init__(self, now: int) -> None:
-        self.now = now
-
-    def __call__(self) -> int:
-        return self.now
 
 
 @pytest.fixture

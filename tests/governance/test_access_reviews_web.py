@@ -18,14 +18,7 @@ from replayvault.db.models import User
 from replayvault.governance import accounts, reviews
 from replayvault.web.app import create_app
 
-from test_access_reviews import Clock, ms
-
-
-@pytest.fixture
-def clock(monkeypatch) -> Clock:  # type: ignore[no-untyped-def]
-    c = Clock(ms("2026-09-01T09:00"))
-    monkeypatch.setattr(reviews, "_now", c)
-    return c
+from test_access_reviews import clock, ms  # noqa: F401  (clock is a fixture)
 
 
 @pytest.fixture

@@ -46,9 +46,20 @@ DWELL_CAP_MS = 5_000
 
 
 class _Cells:
-    """Grid shape of a ``values`` array of rows x cols cells."""
+    """Grid shape of a ``values`` array of rows x cols cells of ``cell_px`` px (a page of ``width`` x ``height`` px)."""
 
+    cell_px: int
+    sigma_px: float
+    width: int
+    height: int
     values: np.ndarray
+    max: float
+
+    def _cells_dict(self, decimals: int) -> dict[str, Any]:
+        """The grid part of ``to_dict``: ``{cell_px, sigma_px, width, height, cols, rows, values, max}``."""
+        return {"cell_px": self.cell_px, "sigma_px": self.sigma_px, "width": self.width, "height": self.height,
+                "cols": self.cols, "rows": self.rows,
+                "values": np.round(self.values.astype(np.float64), decimals).tolist(), "max": float(self.max)}
 
     @property
     def cols(self) -> int:
@@ -83,18 +94,7 @@ class ClickGrid(_Cells):
 
     def to_dict(self, decimals: int = 4) -> dict[str, Any]:
         """JSON-able: ``{cell_px, sigma_px, width, height, cols, rows, values (rows x cols lists), max, clicks, outside}``."""
-        return {
-            "cell_px": self.cell_px,
-            "sigma_px": self.sigma_px,
-            "width": self.width,
-            "height": self.height,
-            "cols": self.cols,
-            "rows": self.rows,
-            "values": np.round(self.values.astype(np.float64), decimals).tolist(),
-            "max": float(self.max),
-            "clicks": self.clicks,
-            "outside": self.outside,
-        }
+        return {**self._cells_dict(decimals), "clicks": self.clicks, "outside": self.outside}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ClickGrid:
@@ -128,13 +128,8 @@ class MoveGrid(_Cells):
     def to_dict(self, decimals: int = 4) -> dict[str, Any]:
         """JSON-able: ``{cell_px, sigma_px, width, height, cols, rows, values, max, moves, outside, dwell_ms,
         cap_ms}``."""
-        return {
-            "cell_px": self.cell_px, "sigma_px": self.sigma_px, "width": self.width, "height": self.height,
-            "cols": self.cols, "rows": self.rows,
-            "values": np.round(self.values.astype(np.float64), decimals).tolist(),
-            "max": float(self.max), "moves": self.moves, "outside": self.outside,
-            "dwell_ms": float(self.dwell_ms), "cap_ms": float(self.cap_ms),
-        }
+        return {**self._cells_dict(decimals), "moves": self.moves, "outside": self.outside,
+                "dwell_ms": float(self.dwell_ms), "cap_ms": float(self.cap_ms)}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> MoveGrid:

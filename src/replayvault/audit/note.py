@@ -31,7 +31,6 @@ import contextlib
 import hashlib
 import os
 import re
-import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +39,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from ..errors import KeyFileError, NoteError
+from ..private_files import read_private_file
 
 __all__ = [
     "Checkpoint",
@@ -313,7 +313,7 @@ def load_or_create_signer(path: Path, name: str) -> NoteSigner:
 
 def _load_signer(path: Path, name: str) -> NoteSigner:
     """Read and check an existing key file. Raises FileNotFoundError if it does not exist."""
-    data = _read_private_file(path)
+    data = read_private_file(path, max_bytes=_KEY_FILE_MAX_BYTES, error=KeyFileError, label="key file")
     try:
         signer = NoteSigner(data.decode("utf-8").removesuffix("\n"))
     except (UnicodeDecodeError, NoteError):
@@ -321,34 +321,6 @@ def _load_signer(path: Path, name: str) -> NoteSigner:
     if signer.name != name:
         raise KeyFileError(f"key file {path} holds the key of {signer.name!r}, expected {name!r}")
     return signer
-
-
-def _read_private_file(path: Path) -> bytes:
-    """The bytes of ``path`` after checking, on the open descriptor, that it is a regular file
-    without group/other permissions. Raises FileNotFoundError if it does not exist."""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-    except FileNotFoundError:
-        raise
-    except OSError as exc:
-        raise KeyFileError(f"key file {path} cannot be opened ({exc.strerror})") from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise KeyFileError(f"key file {path} is not a regular file")
-        mode = stat.S_IMODE(st.st_mode)
-        if mode & 0o077:
-            raise KeyFileError(f"key file {path} has mode {mode:04o}; group and others must have no access (chmod 600)")
-        chunks: list[bytes] = []
-        while chunk := os.read(fd, _KEY_FILE_MAX_BYTES + 1):
-            chunks.append(chunk)
-            if sum(map(len, chunks)) > _KEY_FILE_MAX_BYTES:
-                raise KeyFileError(f"key file {path} is larger than {_KEY_FILE_MAX_BYTES} bytes")
-    except OSError as exc:
-        raise KeyFileError(f"key file {path} cannot be read ({exc.strerror})") from None
-    finally:
-        os.close(fd)
-    return b"".join(chunks)
 
 
 def _create_key_file(path: Path, text: str) -> bool:

@@ -33,7 +33,6 @@ import ipaddress
 import json
 import logging
 import os
-import stat
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -44,6 +43,7 @@ import httpx
 
 from ..config import Settings
 from ..errors import ConfigError, InvalidInput
+from ..private_files import read_private_file
 from ..runtime import Runtime
 from .integration import CONTENT_TYPE, combined_page, jsonl
 
@@ -104,19 +104,9 @@ def read_secret(path: Path) -> bytes:
             The message never contains the secret.
     """
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-    except OSError as exc:
-        raise ConfigError(f"webhook secret file {path} cannot be opened ({exc.strerror})") from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise ConfigError(f"webhook secret file {path} is not a regular file")
-        mode = stat.S_IMODE(st.st_mode)
-        if mode & 0o077:
-            raise ConfigError(f"webhook secret file {path} has mode {mode:04o}; it must be 0600 (chmod 600 it)")
-        data = os.read(fd, _MAX_SECRET_BYTES + 1)
-    finally:
-        os.close(fd)
+        data = read_private_file(path, max_bytes=_MAX_SECRET_BYTES, error=ConfigError, label="webhook secret file")
+    except FileNotFoundError:
+        raise ConfigError(f"webhook secret file {path} cannot be opened (No such file or directory)") from None
     secret = data.strip()
     if len(data) > _MAX_SECRET_BYTES or len(secret) < MIN_SECRET_BYTES:
         raise ConfigError(f"webhook secret in {path} must be {MIN_SECRET_BYTES} to {_MAX_SECRET_BYTES} bytes "
