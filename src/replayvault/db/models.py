@@ -14,7 +14,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 __all__ = ["Base", "Project", "RecordingSession", "Chunk", "PageSnapshot", "Masking", "MaskingEvidence", "User", "UserRole", "ApiToken",
            "LoginSession", "TrainingAttestation", "AccessGrant", "ExportRequest", "AuditEntry", "AuditCheckpoint",
            "LegalHold", "DeletionCertificate", "DsarRequest", "ErasureTombstone", "AccessReview",
-           "AccessReviewItem"]
+           "AccessReviewItem", "ConsentReceipt", "IngestIncident"]
 
 
 class Base(DeclarativeBase):
@@ -376,3 +376,52 @@ class AccessReviewItem(Base):
     decision: Mapped[str | None] = mapped_column(String(16), nullable=True)
     decided_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
     decided_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class ConsentReceipt(Base):
+    """One consent decision sent by the tracker (append-only: rows are never updated or deleted, and
+    each row's canonical JSON digest ``sha256`` is in the audit log as ``consent.receipt``).
+
+    ``decision``: ``granted``, ``refused``, ``withdrawn`` or ``skipped`` (the tracker ran and the
+    visitor left without deciding). ``method``: ``banner``, ``tcf``, ``consent_mode``, ``api``,
+    ``gpc`` or ``dnt``. ``client_ms`` is the browser's clock at the decision (the clock of the
+    session's event timestamps), ``received_ms`` the server's. ``tc_string`` is the TCF v2 TC string
+    when the page has a CMP, ``tcf`` its decoded summary (purposes and vendor consent that decided).
+    Nothing here identifies a person: the session id is random and the TC string holds only choices."""
+
+    __tablename__ = "consent_receipts"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), index=True)
+    session_id: Mapped[str] = mapped_column(String(64), index=True)
+    decision: Mapped[str] = mapped_column(String(16))
+    method: Mapped[str] = mapped_column(String(16))
+    banner_id: Mapped[str] = mapped_column(String(64), default="")
+    banner_version: Mapped[str] = mapped_column(String(32), default="")
+    purposes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    tc_string: Mapped[str | None] = mapped_column(Text, nullable=True)
+    tcf: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    gpc: Mapped[bool] = mapped_column(Boolean, default=False)
+    dnt: Mapped[bool] = mapped_column(Boolean, default=False)
+    client_ms: Mapped[int] = mapped_column(BigInteger)
+    received_ms: Mapped[int] = mapped_column(BigInteger, index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+
+
+class IngestIncident(Base):
+    """Events the collector refused or dropped for a reason of law, not of format: ``kind`` ``scope``
+    (pages outside the project's capture scope) or ``consent`` (no valid consent token, events outside a
+    granted period, events after a withdrawal). ``reason`` names the rule (e.g. ``out_of_scope``,
+    ``before_consent``, ``after_withdrawal``, ``invalid_token``), ``rule`` the scope pattern that matched
+    (configuration, never a URL), ``events`` how many events were dropped. One row per batch and reason."""
+
+    __tablename__ = "ingest_incidents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), index=True)
+    session_id: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(32))
+    rule: Mapped[str] = mapped_column(String(200), default="")
+    events: Mapped[int] = mapped_column(Integer)
+    received_ms: Mapped[int] = mapped_column(BigInteger, index=True)
