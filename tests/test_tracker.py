@@ -115,6 +115,8 @@ class Stub:
     port: int
     posts: list[Captured] = field(default_factory=list)
     fail_ingest: list[int] = field(default_factory=list)  # status codes to answer, one per request
+    scope: dict = field(default_factory=lambda: {"allow": [], "deny": []})  # capture scope given with a grant
+    token_ttl_ms: int = 900_000
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -129,6 +131,8 @@ class Stub:
         with self.lock:
             self.posts.clear()
             self.fail_ingest.clear()
+            self.scope = {"allow": [], "deny": []}
+            self.token_ttl_ms = 900_000
 
     def ingest(self) -> list[Captured]:
         with self.lock:
@@ -137,6 +141,10 @@ class Stub:
     def consent(self) -> list[Captured]:
         with self.lock:
             return [p for p in self.posts if p.path == "/api/v1/consent"]
+
+    def renewals(self) -> list[Captured]:
+        with self.lock:
+            return [p for p in self.posts if p.path == "/api/v1/consent/renew"]
 
     def all_bodies(self) -> str:
         with self.lock:
@@ -157,10 +165,21 @@ def _stub_app(stub: Stub, tracker: Path) -> Starlette:
         with stub.lock:
             stub.posts.append(cap)
             status = stub.fail_ingest.pop(0) if stub.fail_ingest and cap.path.endswith("ingest") else 200
+        if cap.path.startswith("/api/v1/consent"):  # answered as the collector does (governance.consent)
+            doc = cap.json
+            decision = "renewed" if cap.path.endswith("renew") else doc.get("decision", "refused")
+            if doc.get("gpc"):
+                decision = "refused"
+            answer: dict = {"session_id": doc["session_id"], "decision": decision}
+            if decision in ("granted", "renewed"):
+                answer.update(consent_token=f"tok-{doc['session_id']}", token_ttl_ms=stub.token_ttl_ms,
+                              scope=stub.scope)
+            return JSONResponse(answer)
         return JSONResponse({"ok": status == 200}, status_code=status)
 
     routes = [Route("/page.html", page), Route("/page2.html", page), Route("/t/replayvault.js", script),
-              Route("/api/v1/ingest", post, methods=["POST"]), Route("/api/v1/consent", post, methods=["POST"])]
+              Route("/api/v1/ingest", post, methods=["POST"]), Route("/api/v1/consent", post, methods=["POST"]),
+              Route("/api/v1/consent/renew", post, methods=["POST"])]
     cors = Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["POST"],
                       allow_headers=["content-type", "x-replayvault-key"])
     return Starlette(routes=routes, middleware=[cors])
@@ -257,7 +276,8 @@ def test_nothing_observed_or_sent_before_consent(page: Any, stub: Stub) -> None:
     page.wait_for_timeout(2500)  # longer than one flush interval
     assert stub.posts == []
     assert page.evaluate("() => replayvault.consent.state()") == "pending"
-    assert stats(page) == {"recording": False, "buffered": 0, "pending": 0, "nextSeq": 0, "identified": False}
+    assert stats(page) == {"recording": False, "paused": False, "consent": "pending", "buffered": 0, "pending": 0,
+                           "nextSeq": 0, "identified": False}
     assert page.evaluate("() => [sessionStorage.length, localStorage.length]") == [0, 0]
     assert page.evaluate("() => replayvault.flush()") is True
     assert stub.posts == []
@@ -275,7 +295,13 @@ def test_grant_sends_batches_with_session_and_increasing_seq(page: Any, stub: St
     assert stub.posts[0].path == "/api/v1/consent"  # the receipt precedes every batch
     assert "cust-4242" not in json.dumps([c.json for c in stub.consent()])  # the receipt carries no subject
     sid = page.evaluate("() => replayvault.sessionId()")
-    assert consent[0].json == {"session_id": sid, "state": "granted"}
+    receipt = consent[0].json
+    now = page.evaluate("() => Date.now()")
+    # ts: when the receipt was sent (the grant period starts there); decided_ms: the call of grant(), just before.
+    assert now - 30_000 < receipt["ts"] <= now and 0 <= receipt["ts"] - receipt["decided_ms"] < 1000
+    assert {k: v for k, v in receipt.items() if k not in ("ts", "decided_ms")} == {
+        "session_id": sid, "decision": "granted", "method": "banner", "purposes": ["ux_research"],
+        "banner_id": "", "banner_version": "", "gpc": False, "dnt": False}
     assert consent[0].headers["x-replayvault-key"] == WRITE_KEY
 
     batches = stub.ingest()
@@ -284,6 +310,7 @@ def test_grant_sends_batches_with_session_and_increasing_seq(page: Any, stub: St
     assert [b["seq"] for b in bodies] == list(range(len(bodies)))
     assert all(b["window_id"] and b["events"] for b in bodies)
     assert {b["subject"] for b in bodies} == {"cust-4242"}  # identify(id) goes with every batch
+    assert {b["consent_token"] for b in bodies} == {f"tok-{sid}"}  # the token the grant's answer gave
     assert all(b.headers["x-replayvault-key"] == WRITE_KEY for b in batches)
     assert all(b.headers["content-type"] == "application/json" for b in batches)
 
@@ -344,8 +371,9 @@ def test_revoke_stops_recording_drops_unsent_and_posts_revoked(page: Any, stub: 
     page.evaluate("() => replayvault.consent.revoke()")
     sent = len(stub.ingest())
 
-    revoked = wait_for(page, lambda: [c for c in stub.consent() if c.json["state"] == "revoked"], what="revoked post")
-    assert revoked[0].json == {"session_id": sid, "state": "revoked"}
+    revoked = wait_for(page, lambda: [c for c in stub.consent() if c.json["decision"] == "withdrawn"], what="withdrawal")
+    assert {k: revoked[0].json[k] for k in ("session_id", "decision", "method")} == {
+        "session_id": sid, "decision": "withdrawn", "method": "banner"}
     assert stats(page)["recording"] is False and stats(page)["buffered"] == 0
     assert page.evaluate("() => replayvault.consent.state()") == "revoked"
     interact(page)
@@ -376,6 +404,7 @@ def test_pagehide_uses_beacon_and_next_page_continues_session(page: Any, stub: S
     assert beacon.headers["content-type"].startswith("text/plain")
     assert "x-replayvault-key" not in beacon.headers
     assert beacon.json["session_id"] == sid and beacon.json["events"]
+    assert beacon.json["consent_token"] == f"tok-{sid}"
 
     # Consent is remembered: page 2 records on its own, same session, seq continues.
     page.wait_for_function("() => replayvault.stats().recording")
@@ -419,7 +448,8 @@ def test_bank_app_substitutes_placeholders_and_sets_csp() -> None:
         assert r.status_code == 200, name
         assert "{{" not in r.text
         assert ('<script src="http://127.0.0.1:9000/t/replayvault.js" data-endpoint="http://127.0.0.1:9000" '
-                'data-write-key="wk_&quot;&lt;x&gt;"></script>') in r.text
+                'data-write-key="wk_&quot;&lt;x&gt;"\n    data-banner-id="nwb-recording-banner" '
+                'data-banner-version="2026-11" data-purposes="ux_research"></script>') in r.text
         assert 'id="consent-accept"' in r.text and 'id="consent-decline"' in r.text
         assert "connect-src 'self' http://127.0.0.1:9000" in r.headers["content-security-policy"]
     assert client.get("/bank.css").headers["content-type"].startswith("text/css")
@@ -461,9 +491,10 @@ def test_run_journeys_records_granted_sessions_only(stub: Stub, browser: Any) ->
 
     ingested = {c.json["session_id"] for c in stub.ingest()}
     assert ingested == granted  # the visitor who declined sent no events
-    states = {(c.json["session_id"], c.json["state"]) for c in stub.consent()}
+    states = {(c.json["session_id"], c.json["decision"]) for c in stub.consent()}
     assert all((sid, "granted") in states for sid in granted)
-    assert sum(1 for _, s in states if s == "revoked") == 1
+    assert sum(1 for _, s in states if s == "refused") == 1  # the visitor who declined
+    assert not [s for _, s in states if s not in ("granted", "refused")]
     body = stub.all_bodies()
     for secret in ("Tr0ub4dor&3-nwb", "4111 1111 1111 1111", "5555 5555 5555 4444",
                    "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq", "oliver.bennett@example.co.uk",

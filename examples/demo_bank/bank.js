@@ -17,7 +17,7 @@
     });
     document.getElementById('consent-decline').addEventListener('click', function () {
       banner.hidden = true;
-      if (rv()) rv().consent.revoke();
+      if (rv()) rv().consent.refuse();
     });
   }
 

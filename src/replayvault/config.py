@@ -36,6 +36,8 @@ class Settings(BaseSettings):
                                       description="`serve` runs the retention sweep at start and then this often (seconds); 0 turns it off.")
     training_max_age_days: int = Field(default=365, ge=1,
                                        description="A compliance-training attestation older than this many days no longer allows reading recordings.")
+    consent_token_ttl_s: int = Field(default=900, ge=60, le=86400,
+                                     description="How long a consent token the collector issues stays valid, seconds.")
     access_grant_minutes: int = Field(default=60, ge=1, le=1440,
                                       description="How long a declared purpose for reading one recording stays valid, minutes.")
     backdrop_min_sessions: int = Field(default=3, ge=1,

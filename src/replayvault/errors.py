@@ -24,7 +24,8 @@ Hierarchy::
     │   ├── ProofError               (a well-formed RFC 9162 inclusion or consistency proof does not verify)
     │   ├── NoteError                (a signed checkpoint note is malformed or its signature is bad)
     │   └── AuditTampered            (verification found altered, missing or reordered entries)
-    ├── ConsentRevoked               -> HTTP 409
+    ├── ConsentRevoked               -> HTTP 409 (consent withdrawn or refused for this session)
+    ├── ConsentRequired              -> HTTP 403 (no valid consent token with the batch)
     ├── VaultError
     │   ├── KeyFileError             (missing or unreadable key file)
     │   └── ChunkIntegrityError      (GCM tag mismatch: changed byte or wrong key)
@@ -107,8 +108,19 @@ class ConsentRevoked(ReplayVaultError):
 
     status_code = 409
 
-    def __init__(self) -> None:
-        super().__init__("consent was revoked for this session; batch not accepted")
+    def __init__(self, message: str = "consent was revoked for this session; batch not accepted") -> None:
+        super().__init__(message)
+
+
+class ConsentRequired(ReplayVaultError):
+    """A batch came without a valid consent token (missing, malformed, forged, expired, or bound to
+    another session): nothing is stored. ``reason`` is ``no_token``, ``invalid_token`` or ``expired_token``."""
+
+    status_code = 403
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class VaultError(ReplayVaultError):

@@ -1,7 +1,14 @@
 // replayvault browser tracker: consent-gated rrweb recording.
 //
-//   replayvault.init({endpoint, writeKey, projectId?, maskTextClass?, blockClass?})
-//   replayvault.consent.grant() / .revoke() / .state()  -> 'granted'|'revoked'|'pending'
+//   replayvault.init({endpoint, writeKey, projectId?, maskTextClass?, blockClass?, bannerId?, bannerVersion?,
+//                     purposes?, method?, tcf?, reportSkipped?})
+//   replayvault.consent.grant(opts?)   the visitor agreed: send a receipt, record once the collector
+//                                      answers with a consent token. opts: {method, purposes, bannerId,
+//                                      bannerVersion} override init's ('banner' by default)
+//   replayvault.consent.refuse(opts?)  the visitor declined: receipt, nothing recorded
+//   replayvault.consent.revoke()       withdraw (alias withdraw()): stop every listener, drop unsent
+//                                      events, receipt; the collector refuses the session from then on
+//   replayvault.consent.state()        'granted' | 'refused' | 'revoked' | 'pending'
 //   replayvault.identify(id)   link the recording to a data subject (pseudonymous id, 1-128 of
 //                              A-Z a-z 0-9 . _ : -; anything else is ignored -> false); sent with
 //                              every batch as `subject`. Once an id is set, another id (or null)
@@ -11,29 +18,44 @@
 //                              name must match ^[A-Za-z0-9_.:-]{1,64}$, anything else is ignored
 //   replayvault.flush()        -> Promise<boolean> (true when every batch was accepted)
 //   replayvault.sessionId()    -> current session id or null
-//   replayvault.stats()        -> {recording, buffered, pending, nextSeq, identified}
+//   replayvault.stats()        -> {recording, paused, buffered, pending, nextSeq, identified, consent}
 //
-// Privacy rules: nothing is observed, buffered or sent before consent.grant();
-// the decision lives in localStorage so a granted visitor stays recorded across
-// pages of the site; the session id and next seq live in sessionStorage (per tab).
+// Privacy rules:
+// - nothing is observed, buffered or sent before consent, and nothing is recorded before the
+//   collector stored the grant receipt and answered with a consent token (bound to the session);
+// - Global Privacy Control means no recording at all (consent.state() is 'refused', grant() is
+//   ignored); Do Not Track goes with every receipt and the collector decides (default: refused);
+// - with an IAB TCF v2 CMP on the page (window.__tcfapi) the collector decodes its TC string and
+//   decides; the CMP's later changes (withdrawal included) are followed;
+// - pages outside the project's capture scope (the scope comes with the token) are not recorded:
+//   recording pauses there and resumes, with a new full snapshot, on the next page in scope;
+// - only the decision lives in localStorage, and the session id, seq and token in sessionStorage
+//   (per tab), all written after consent. A refusal or a visit that ends undecided (`skipped`,
+//   sent on leave unless reportSkipped is false) is receipted under a random id held in memory only.
 
 import { get, set, uuid } from './storage.js';
 import { createTransport } from './transport.js';
 import { startRecording, trackEvent } from './recorder.js';
+import { beaconReceipt, gpcOn, inScope, renewToken, sendReceipt } from './consent.js';
 
-const VERSION = '0.1.0';
+const VERSION = '0.2.0';
 let cfg = null; // normalized init options
 let keys = null; // storage key names (namespaced by projectId)
 let transport = null;
 let stop = null; // stop function while recording, else null
+let recording = null; // the recorder's controls while recording
 let identity = null;
+let pendingId = uuid(); // receipts before a session exists (kept in memory only)
+let receipted = false; // a receipt was sent from this page
+let tcfSeen = null; // last TC string sent
 const windowId = uuid(); // one per page load (document)
 const SUBJECT = /^[A-Za-z0-9._:-]{1,128}$/; // the collector's rule for `subject`
+const RENEW_BEFORE_MS = 60000; // renew a token this long before it expires
 
 function storageKeys(projectId) {
   const p = `replayvault.${projectId ? `${projectId}.` : ''}`;
   return {
-    consent: `${p}consent`, session: `${p}session_id`, seq: `${p}next_seq`, sent: `${p}consent_sent`,
+    consent: `${p}consent`, session: `${p}session_id`, seq: `${p}next_seq`, token: `${p}consent_token`,
     owner: `${p}owner`,
   };
 }
@@ -45,11 +67,7 @@ function storageKeys(projectId) {
 // follows a crash) and starts a new session.
 function claimSession() {
   const owner = get('sessionStorage', keys.owner);
-  if (owner && owner !== windowId) {
-    set('sessionStorage', keys.session, null);
-    set('sessionStorage', keys.seq, null);
-    set('sessionStorage', keys.sent, null);
-  }
+  if (owner && owner !== windowId) forgetSession();
   set('sessionStorage', keys.owner, windowId);
 }
 
@@ -57,10 +75,18 @@ function releaseSession() {
   if (keys && get('sessionStorage', keys.owner) === windowId) set('sessionStorage', keys.owner, null);
 }
 
+function forgetSession() {
+  set('sessionStorage', keys.session, null);
+  set('sessionStorage', keys.seq, null);
+  set('sessionStorage', keys.token, null);
+}
+
+// The session id: the stored one, else (create) the page's pending id, which receipts sent before
+// the grant already used, so the ledger shows refusal -> grant on one session.
 function sessionId(create) {
   let id = get('sessionStorage', keys.session);
   if (!id && create) {
-    id = uuid();
+    id = pendingId;
     set('sessionStorage', keys.session, id);
     set('sessionStorage', keys.seq, 0);
   }
@@ -73,18 +99,90 @@ function nextSeq() {
   return n;
 }
 
-// Resolves true when the collector stored the consent decision (never rejects).
-function postConsent(state, sid) {
-  return fetch(`${cfg.endpoint}/api/v1/consent`, {
-    method: 'POST',
-    keepalive: true,
-    credentials: 'omit',
-    headers: { 'Content-Type': 'application/json', 'X-Replayvault-Key': cfg.writeKey },
-    body: JSON.stringify({ session_id: sid, state }),
-  }).then(
-    (res) => res.ok,
-    () => false,
-  );
+// The stored decision: {state, method, purposes, banner_id, banner_version, decided_ms}.
+function decision() {
+  const raw = keys && get('localStorage', keys.consent);
+  if (!raw) return null;
+  if (raw === 'granted') return { state: 'granted', method: 'banner', decided_ms: Date.now() }; // tracker 0.1
+  if (raw === 'revoked') return { state: 'revoked' };
+  try {
+    const d = JSON.parse(raw);
+    return d && typeof d.state === 'string' ? d : null;
+  } catch (_) {
+    return null;
+  }
+}
+
+function remember(state, o, decidedMs) {
+  set('localStorage', keys.consent, JSON.stringify({
+    state, method: o.method, purposes: o.purposes, banner_id: o.banner_id, banner_version: o.banner_version,
+    decided_ms: decidedMs,
+  }));
+}
+
+function receiptFields(o) {
+  const opts = o || {};
+  return {
+    method: opts.method || cfg.method,
+    purposes: opts.purposes || cfg.purposes,
+    banner_id: opts.bannerId || opts.banner_id || cfg.bannerId,
+    banner_version: opts.bannerVersion || opts.banner_version || cfg.bannerVersion,
+  };
+}
+
+// -- the consent token --------------------------------------------------------------------------------
+function readToken() {
+  try {
+    const t = JSON.parse(get('sessionStorage', keys.token) || 'null');
+    return t && t.sid === sessionId(false) ? t : null;
+  } catch (_) {
+    return null;
+  }
+}
+
+function keepToken(sid, json) {
+  if (json && json.consent_token) {
+    set('sessionStorage', keys.token, JSON.stringify({
+      sid, token: json.consent_token, exp: Date.now() + (json.token_ttl_ms || 0),
+      scope: json.scope || (readToken() || {}).scope || null,
+    }));
+  }
+}
+
+// Resolves true when the session holds a fresh token: the stored one, a renewed one, or a new
+// grant receipt's. Resolves false when consent is gone (the caller halts).
+function ensureToken() {
+  const sid = sessionId(true);
+  const t = readToken();
+  if (t && t.exp - Date.now() > RENEW_BEFORE_MS) return Promise.resolve(true);
+  const fresh = () => {
+    const d = decision() || {};
+    const now = Date.now();
+    receipted = true;
+    return sendReceipt(cfg, {
+      session_id: sid, decision: 'granted', ts: now, decided_ms: Math.min(d.decided_ms || now, now),
+      ...receiptFields({ method: d.method, purposes: d.purposes, bannerId: d.banner_id, bannerVersion: d.banner_version }),
+    }).then((r) => settle(sid, r));
+  };
+  if (!t) return fresh();
+  return renewToken(cfg, sid, t.token).then((r) => {
+    if (r.status === 200) {
+      keepToken(sid, r.json);
+      return true;
+    }
+    if (r.status === 409) return false; // withdrawn meanwhile
+    return fresh();
+  });
+}
+
+// The collector's answer to a grant receipt: keep the token, or stop (refused: GPC, DNT, TCF).
+function settle(sid, r) {
+  if (r.status === 200 && r.json.decision === 'granted') {
+    keepToken(sid, r.json);
+    return true;
+  }
+  if (r.status === 200) set('localStorage', keys.consent, JSON.stringify({ state: 'refused', method: r.json.method }));
+  return false;
 }
 
 // The page may be going away (navigation, tab close, app switch on mobile):
@@ -93,40 +191,54 @@ function onPageHide() {
   if (transport) transport.beacon();
 }
 
-function onVisibility() {
-  if (document.visibilityState === 'hidden') onPageHide();
+// Leaving a page without a decision: a `skipped` receipt (once per page load, random id).
+function onLeave() {
+  if (cfg && keys && !receipted && cfg.reportSkipped && consent.state() === 'pending') {
+    receipted = beaconReceipt(cfg, { session_id: pendingId, decision: 'skipped', ts: Date.now(), ...receiptFields() });
+  }
 }
 
-// Another tab of the site revoked consent: stop here as well.
+function onVisibility() {
+  if (document.visibilityState === 'hidden' && transport) transport.beacon();
+}
+
+// Another tab of the site withdrew or refused: stop here as well.
 function onStorage(e) {
-  if (e.key === keys.consent && e.newValue !== 'granted') halt();
+  if (e.key === keys.consent && consent.state() !== 'granted') halt();
 }
 
 function start() {
-  if (stop || !cfg) return;
+  if (stop || !cfg || gpcOn()) return;
   claimSession(); // only after consent: nothing is stored on the device before it
   const sid = sessionId(true);
-  let ready = Promise.resolve();
-  if (get('sessionStorage', keys.sent) !== sid) {
-    // Record the consent receipt once per session (a new tab is a new session);
-    // batches wait for it so the collector never sees events before consent.
-    ready = postConsent('granted', sid).then((ok) => ok && set('sessionStorage', keys.sent, sid));
-  }
+  const ready = ensureToken().then((ok) => {
+    if (!ok && sessionId(false) === sid) halt();
+    return ok;
+  });
   transport = createTransport({
     ready,
     url: `${cfg.endpoint}/api/v1/ingest`,
     writeKey: cfg.writeKey,
     ids: () => ({ session_id: sessionId(true), window_id: windowId, ...(identity ? { subject: identity } : {}) }),
+    token: () => (readToken() || {}).token,
+    prepare: () => ensureToken(),
+    onAnswer: (json) => keepToken(sessionId(false), json),
     nextSeq,
-    onRejected: (status) => status === 409 && halt(), // server-side revoke
+    onRejected: (status) => {
+      if (status === 409) halt(); // withdrawn (here, in another tab, or through the CMP)
+      if (status === 403) set('sessionStorage', keys.token, null); // stale token: the next send gets a new one
+    },
   });
-  const stopRec = startRecording(cfg, (ev) => transport && transport.push(ev));
+  recording = startRecording(cfg, (ev) => transport && transport.push(ev),
+    (href) => inScope((readToken() || {}).scope, href));
+  ready.then((ok) => ok && recording && recording.rescope()); // the scope arrives with the token
   window.addEventListener('pagehide', onPageHide);
   document.addEventListener('visibilitychange', onVisibility);
   window.addEventListener('storage', onStorage);
   transport.start();
   stop = () => {
-    stopRec();
+    if (recording) recording.stop();
+    recording = null;
     window.removeEventListener('pagehide', onPageHide);
     document.removeEventListener('visibilitychange', onVisibility);
     window.removeEventListener('storage', onStorage);
@@ -140,11 +252,10 @@ function rotate(next) {
   if (stop) stop();
   stop = null;
   transport = null;
-  if (old) old.close(); // cuts the buffer now, still under the old subject and session
+  if (old) old.close(); // cuts the buffer now, still under the old subject, session and token
   identity = next;
-  set('sessionStorage', keys.session, null);
-  set('sessionStorage', keys.seq, null);
-  set('sessionStorage', keys.sent, null);
+  forgetSession();
+  pendingId = uuid();
   start();
 }
 
@@ -156,33 +267,83 @@ function halt() {
   transport = null;
 }
 
+// TCF v2 CMP on the page: its TC string goes to the collector, which decides (loaded from the
+// CMP's storage, or after the visitor acted); a later change is a new receipt (a refusal stops).
+function watchTcf() {
+  if (!cfg.tcf || typeof window.__tcfapi !== 'function') return;
+  try {
+    window.__tcfapi('addEventListener', 2, (tcData, success) => {
+      if (!success || !tcData || tcData.gdprApplies === false || !tcData.tcString) return;
+      if (tcData.eventStatus !== 'tcloaded' && tcData.eventStatus !== 'useractioncomplete') return;
+      if (tcData.tcString === tcfSeen || gpcOn()) return;
+      tcfSeen = tcData.tcString;
+      const sid = get('sessionStorage', keys.session) || pendingId;
+      const now = Date.now();
+      receipted = true;
+      sendReceipt(cfg, {
+        session_id: sid, method: 'tcf', tc_string: tcData.tcString, ts: now, decided_ms: now, ...receiptFields({ method: 'tcf' }),
+      }).then((r) => {
+        if (r.status !== 200) return;
+        if (r.json.decision === 'granted') {
+          remember('granted', receiptFields({ method: 'tcf' }), now);
+          if (!get('sessionStorage', keys.session)) sessionId(true);
+          keepToken(sid, r.json);
+          start();
+        } else {
+          halt();
+          set('localStorage', keys.consent, JSON.stringify({ state: 'refused', method: 'tcf' }));
+          if (get('sessionStorage', keys.session) === sid) forgetSession();
+          pendingId = uuid();
+        }
+      });
+    });
+  } catch (_) {
+    /* a broken CMP must not break the page */
+  }
+}
+
 const consent = {
-  /** Record consent and start recording (persisted for the whole site). */
-  grant() {
-    set('localStorage', keys.consent, 'granted');
+  grant(o) {
+    if (gpcOn()) return false;
+    remember('granted', receiptFields(o), Date.now());
     start();
+    return true;
   },
-  /** Stop recording, drop unsent events and tell the collector. */
+  refuse(o) {
+    halt();
+    const f = receiptFields(o);
+    const now = Date.now();
+    set('localStorage', keys.consent, JSON.stringify({ state: 'refused', ...f, decided_ms: now }));
+    receipted = true;
+    sendReceipt(cfg, { session_id: sessionId(false) || pendingId, decision: 'refused', ts: now, ...f });
+    if (sessionId(false)) forgetSession();
+    pendingId = uuid();
+    return true;
+  },
   revoke() {
     halt();
-    set('localStorage', keys.consent, 'revoked');
-    const sid = sessionId(true);
-    postConsent('revoked', sid);
+    const now = Date.now();
+    const sid = sessionId(false) || pendingId;
+    set('localStorage', keys.consent, JSON.stringify({ state: 'revoked', decided_ms: now }));
+    receipted = true;
+    sendReceipt(cfg, { session_id: sid, decision: 'withdrawn', ts: now, decided_ms: now, ...receiptFields() });
     // The collector refuses this session from now on; a later grant starts a new one.
-    set('sessionStorage', keys.session, null);
-    set('sessionStorage', keys.seq, null);
-    set('sessionStorage', keys.sent, null);
+    forgetSession();
+    pendingId = uuid();
+    return true;
   },
-  /** 'granted', 'revoked' or 'pending' (no decision yet). */
   state() {
-    const s = keys && get('localStorage', keys.consent);
-    return s === 'granted' || s === 'revoked' ? s : 'pending';
+    if (gpcOn()) return 'refused';
+    const d = decision();
+    const s = d && d.state;
+    return s === 'granted' || s === 'refused' || s === 'revoked' ? s : 'pending';
   },
 };
 
 /**
- * Configure the tracker. Starts recording at once only if this visitor
- * granted consent earlier (stored decision); otherwise waits for grant().
+ * Configure the tracker. Starts recording at once only if this visitor granted consent earlier
+ * (stored decision); otherwise waits for grant() or the TCF CMP. Under Global Privacy Control a
+ * refusal receipt is sent once per page load instead.
  */
 function init(options) {
   const o = options || {};
@@ -194,17 +355,31 @@ function init(options) {
     projectId: o.projectId || null,
     maskTextClass: o.maskTextClass || 'rr-mask',
     blockClass: o.blockClass || 'rr-block',
+    bannerId: o.bannerId ? String(o.bannerId) : '',
+    bannerVersion: o.bannerVersion ? String(o.bannerVersion) : '',
+    purposes: Array.isArray(o.purposes) ? o.purposes.map(String) : ['ux_research'],
+    method: o.method || 'banner',
+    tcf: o.tcf !== false && o.tcf !== 'false',
+    reportSkipped: o.reportSkipped !== false && o.reportSkipped !== 'false',
   };
   keys = storageKeys(cfg.projectId);
+  if (gpcOn()) {
+    receipted = true;
+    sendReceipt(cfg, { session_id: pendingId, decision: 'refused', method: 'gpc', ts: Date.now(), ...receiptFields({ method: 'gpc' }) });
+    return;
+  }
   if (consent.state() === 'granted') start();
+  watchTcf();
 }
 
 const api = {
   version: VERSION,
   init,
   consent: {
-    grant: () => (keys ? consent.grant() : undefined),
+    grant: (o) => (keys ? consent.grant(o) : undefined),
+    refuse: (o) => (keys ? consent.refuse(o) : undefined),
     revoke: () => (keys ? consent.revoke() : undefined),
+    withdraw: () => (keys ? consent.revoke() : undefined),
     state: () => consent.state(),
   },
   identify(id) {
@@ -220,6 +395,8 @@ const api = {
   sessionId: () => (keys ? sessionId(false) : null),
   stats: () => ({
     recording: !!stop,
+    paused: !!(recording && recording.paused()),
+    consent: consent.state(),
     ...(transport ? transport.stats() : { buffered: 0, pending: 0 }),
     nextSeq: keys ? parseInt(get('sessionStorage', keys.seq) || '0', 10) : 0,
     identified: identity !== null,
@@ -234,6 +411,7 @@ function install() {
   // Once per document (init may run again): give the session back on leave, reclaim it when
   // the page returns from the back/forward cache.
   window.addEventListener('pagehide', releaseSession);
+  window.addEventListener('pagehide', onLeave);
   window.addEventListener('pageshow', (e) => e.persisted && stop && claimSession());
   const d = (document.currentScript || {}).dataset;
   if (d && d.endpoint && d.writeKey) {
@@ -243,6 +421,11 @@ function install() {
       projectId: d.projectId,
       maskTextClass: d.maskTextClass,
       blockClass: d.blockClass,
+      bannerId: d.bannerId,
+      bannerVersion: d.bannerVersion,
+      purposes: d.purposes ? d.purposes.split(',').map((x) => x.trim()).filter(Boolean) : undefined,
+      tcf: d.tcf,
+      reportSkipped: d.reportSkipped,
     });
   }
 }

@@ -144,46 +144,72 @@ function watchRoutes(onRoute) {
  * Start rrweb and the custom-event listeners.
  * @param {object} opt  {maskTextClass, blockClass}
  * @param {(event: object) => void} emit  receives every rrweb event
- * @returns {() => void} stop function removing every listener
+ * @param {(href: string) => boolean} [allowed]  capture scope: rrweb runs only while the page's URL is
+ *        allowed; it stops when a route change leaves the scope and starts again (new Meta and full
+ *        snapshot) when one comes back into it
+ * @returns {{stop: () => void, rescope: () => void, paused: () => boolean}} stop removes every
+ *        listener; rescope re-checks the current URL (after the scope changed)
  */
-export function startRecording(opt, emit) {
+export function startRecording(opt, emit, allowed = () => true) {
   let resizeTimer = null;
   let routeTimer = null;
+  let stopRrweb = null;
   const onResize = () => {
     clearTimeout(resizeTimer);
     resizeTimer = setTimeout(pageSize, 250);
   };
+  const rrwebOn = () => {
+    if (stopRrweb) return;
+    stopRrweb = record({
+      emit(event) {
+        emit(event);
+        // After a full snapshot (type 2), record the page size; deferred so the
+        // custom event is not emitted re-entrantly from inside rrweb's emit.
+        if (event.type === 2) setTimeout(pageSize, 0);
+      },
+      recordAfter: 'DOMContentLoaded', // 'load' may never fire if a resource hangs
+      // Every input value is masked before it leaves the browser. This is rrweb's maskAllInputs
+      // list plus `hidden`: with maskAllInputs: true rrweb ignores maskInputOptions, so the list is
+      // given in full. Hidden inputs are masked, not blocked: a blocked element replays as a grey box.
+      maskAllInputs: false,
+      maskInputOptions: MASK_ALL_INPUTS,
+      maskInputFn: maskInput,
+      maskTextClass: opt.maskTextClass,
+      blockClass: opt.blockClass,
+      ignoreSelector: NEVER_CAPTURED,
+      slimDOMOptions: 'all', // drop scripts, comments and head meta noise
+      // Same-origin stylesheets are inlined from the CSSOM (so replays need not
+      // contact the site); cross-origin sheets stay as links: rrweb never fetches.
+      inlineStylesheet: true,
+      recordCanvas: false,
+      collectFonts: false,
+      inlineImages: false,
+      recordCrossOriginIframes: false,
+    }) || (() => {});
+  };
+  const rrwebOff = () => {
+    if (!stopRrweb) return;
+    stopRrweb();
+    stopRrweb = null;
+  };
+  const rescope = () => {
+    if (allowed(location.href)) rrwebOn();
+    else rrwebOff();
+  };
   const onRoute = (href) => {
+    if (!allowed(href)) {
+      rrwebOff(); // out of scope: nothing of this page is recorded
+      return;
+    }
+    if (!stopRrweb) {
+      rrwebOn(); // back in scope: rrweb starts over with a Meta event and a full snapshot
+      return;
+    }
     safeCustom('rv.route', { href });
     clearTimeout(routeTimer);
     routeTimer = setTimeout(pageSize, ROUTE_SETTLE_MS);
   };
-  const stopRrweb = record({
-    emit(event) {
-      emit(event);
-      // After a full snapshot (type 2), record the page size; deferred so the
-      // custom event is not emitted re-entrantly from inside rrweb's emit.
-      if (event.type === 2) setTimeout(pageSize, 0);
-    },
-    recordAfter: 'DOMContentLoaded', // 'load' may never fire if a resource hangs
-    // Every input value is masked before it leaves the browser. This is rrweb's maskAllInputs
-    // list plus `hidden`: with maskAllInputs: true rrweb ignores maskInputOptions, so the list is
-    // given in full. Hidden inputs are masked, not blocked: a blocked element replays as a grey box.
-    maskAllInputs: false,
-    maskInputOptions: MASK_ALL_INPUTS,
-    maskInputFn: maskInput,
-    maskTextClass: opt.maskTextClass,
-    blockClass: opt.blockClass,
-    ignoreSelector: NEVER_CAPTURED,
-    slimDOMOptions: 'all', // drop scripts, comments and head meta noise
-    // Same-origin stylesheets are inlined from the CSSOM (so replays need not
-    // contact the site); cross-origin sheets stay as links: rrweb never fetches.
-    inlineStylesheet: true,
-    recordCanvas: false,
-    collectFonts: false,
-    inlineImages: false,
-    recordCrossOriginIframes: false,
-  });
+  rescope();
   // Capture phase on window runs before rrweb's document-level listeners, so
   // rv.click precedes rrweb's own MouseInteraction click event.
   window.addEventListener('click', onClick, true);
@@ -191,14 +217,18 @@ export function startRecording(opt, emit) {
   window.addEventListener('resize', onResize);
   window.addEventListener('load', pageSize);
   const stopRoutes = watchRoutes(onRoute);
-  return () => {
-    window.removeEventListener('click', onClick, true);
-    document.removeEventListener('submit', onSubmit, true);
-    window.removeEventListener('resize', onResize);
-    window.removeEventListener('load', pageSize);
-    stopRoutes();
-    clearTimeout(resizeTimer);
-    clearTimeout(routeTimer);
-    if (stopRrweb) stopRrweb();
+  return {
+    stop() {
+      window.removeEventListener('click', onClick, true);
+      document.removeEventListener('submit', onSubmit, true);
+      window.removeEventListener('resize', onResize);
+      window.removeEventListener('load', pageSize);
+      stopRoutes();
+      clearTimeout(resizeTimer);
+      clearTimeout(routeTimer);
+      rrwebOff();
+    },
+    rescope,
+    paused: () => !stopRrweb,
   };
 }

@@ -24,6 +24,10 @@ const KEEPALIVE_MAX_BYTES = 60000;
  * @param {() => number} o.nextSeq  returns and advances the session's seq
  * @param {(status: number) => void} o.onRejected  called on a 4xx answer
  * @param {Promise} o.ready  fetches wait for it (the consent receipt is posted first)
+ * @param {() => string|undefined} o.token  the session's consent token, read when a batch is sent
+ * @param {() => Promise<boolean>} o.prepare  renews the token when it is about to expire
+ * @param {(json: object) => void} o.onAnswer  receives the collector's JSON answer to an accepted batch
+ *                                 (it may carry a fresh consent token)
  */
 export function createTransport(o) {
   let buffer = [];
@@ -34,7 +38,7 @@ export function createTransport(o) {
     if (!buffer.length) return null;
     const batch = { ...o.ids(), seq: o.nextSeq(), events: buffer };
     buffer = [];
-    const entry = { seq: batch.seq, body: JSON.stringify(batch), tries: 0, inflight: false, timer: null };
+    const entry = { seq: batch.seq, batch, tries: 0, inflight: false, timer: null };
     outbox.push(entry);
     return entry;
   }
@@ -44,27 +48,37 @@ export function createTransport(o) {
     outbox = outbox.filter((e) => e !== entry);
   }
 
+  // The body with the consent token as it is now (a retried batch takes the renewed token).
+  function body(entry) {
+    return JSON.stringify({ ...entry.batch, consent_token: o.token() });
+  }
+
   // One attempt; resolves true when the collector accepted the batch.
   function send(entry) {
     clearTimeout(entry.timer);
     entry.inflight = true;
     entry.tries += 1;
-    const request = {
-      method: 'POST',
-      body: entry.body,
-      keepalive: entry.body.length < KEEPALIVE_MAX_BYTES,
-      credentials: 'omit',
-      headers: { 'Content-Type': 'application/json', 'X-Replayvault-Key': o.writeKey },
+    const request = () => {
+      const text = body(entry);
+      return {
+        method: 'POST',
+        body: text,
+        keepalive: text.length < KEEPALIVE_MAX_BYTES,
+        credentials: 'omit',
+        headers: { 'Content-Type': 'application/json', 'X-Replayvault-Key': o.writeKey },
+      };
     };
     return o.ready
-      .then(() => (outbox.includes(entry) ? fetch(o.url, request) : null)) // null: dropped by revoke
+      .then((ok) => (ok === false ? false : o.prepare()))
+      .then((ok) => (ok !== false && outbox.includes(entry) ? fetch(o.url, request()) : null)) // null: dropped or no consent
       .then((res) => {
         entry.inflight = false;
         if (!res) return false;
         if (res.status >= 500) return retry(entry);
         done(entry);
         if (!res.ok) o.onRejected(res.status); // 4xx: never retried
-        return res.ok;
+        if (res.ok) return res.json().then((json) => { o.onAnswer(json); return true; }, () => true);
+        return false;
       })
       .catch(() => {
         entry.inflight = false;
@@ -100,15 +114,16 @@ export function createTransport(o) {
       // Cut the buffer into beacon-sized batches (a full snapshot may be large).
       const events = buffer;
       buffer = [];
+      const ENVELOPE = 1500; // ids, seq and the consent token around the events
       let part = [];
-      let size = 0;
+      let size = ENVELOPE;
       for (const ev of events) {
         const n = JSON.stringify(ev).length;
         if (part.length && size + n > KEEPALIVE_MAX_BYTES) {
           buffer = part;
           cut();
           part = [];
-          size = 0;
+          size = ENVELOPE;
         }
         part.push(ev);
         size += n;
@@ -116,8 +131,9 @@ export function createTransport(o) {
       buffer = part;
       cut();
       const url = `${o.url}?key=${encodeURIComponent(o.writeKey)}`;
+      if (!o.token()) return; // no consent token yet: the batches wait in the outbox (lost if the page goes)
       for (const entry of outbox.filter((e) => !e.inflight)) {
-        const blob = new Blob([entry.body], { type: 'text/plain' });
+        const blob = new Blob([body(entry)], { type: 'text/plain' });
         if (navigator.sendBeacon && navigator.sendBeacon(url, blob)) done(entry);
         else send(entry); // too big or beacon refused: keepalive fetch is the fallback
       }

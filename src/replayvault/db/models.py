@@ -384,8 +384,8 @@ class ConsentReceipt(Base):
 
     ``decision``: ``granted``, ``refused``, ``withdrawn`` or ``skipped`` (the tracker ran and the
     visitor left without deciding). ``method``: ``banner``, ``tcf``, ``consent_mode``, ``api``,
-    ``gpc`` or ``dnt``. ``client_ms`` is the browser's clock at the decision (the clock of the
-    session's event timestamps), ``received_ms`` the server's. ``tc_string`` is the TCF v2 TC string
+    ``gpc`` or ``dnt``. ``client_ms`` is the browser's clock when the receipt takes effect (the
+    clock of the session's event timestamps), ``received_ms`` the server's. ``tc_string`` is the TCF v2 TC string
     when the page has a CMP, ``tcf`` its decoded summary (purposes and vendor consent that decided).
     Nothing here identifies a person: the session id is random and the TC string holds only choices."""
 
@@ -404,6 +404,9 @@ class ConsentReceipt(Base):
     gpc: Mapped[bool] = mapped_column(Boolean, default=False)
     dnt: Mapped[bool] = mapped_column(Boolean, default=False)
     client_ms: Mapped[int] = mapped_column(BigInteger)
+    #: When the visitor made the decision (browser clock): earlier than ``client_ms`` when a decision
+    #: stored in the browser is applied to a new session.
+    decided_ms: Mapped[int] = mapped_column(BigInteger)
     received_ms: Mapped[int] = mapped_column(BigInteger, index=True)
     sha256: Mapped[str] = mapped_column(String(64))
 

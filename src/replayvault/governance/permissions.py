@@ -108,8 +108,10 @@ ROUTE_RULES: Final[dict[tuple[str, str], RouteRule]] = {
     # collector and public assets
     ("POST", "/api/v1/ingest"): Rule.WRITE_KEY,
     ("POST", "/api/v1/consent"): Rule.WRITE_KEY,
+    ("POST", "/api/v1/consent/renew"): Rule.WRITE_KEY,
     ("OPTIONS", "/api/v1/ingest"): Rule.PUBLIC,
     ("OPTIONS", "/api/v1/consent"): Rule.PUBLIC,
+    ("OPTIONS", "/api/v1/consent/renew"): Rule.PUBLIC,
     ("GET", "/t/replayvault.js"): Rule.PUBLIC,
     ("GET", "/openapi.json"): Rule.PUBLIC,  # API description (no data)
     ("GET", "/login"): Rule.PUBLIC,

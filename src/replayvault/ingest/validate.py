@@ -16,14 +16,16 @@ from ..errors import BatchTooLarge, MalformedBatch
 from ..rrweb import EventType, is_event
 from ..types import Event
 
-__all__ = ["IngestRequest", "check_events", "decode_body", "loads_strict", "parse_ingest", "parse_consent", "SESSION_ID",
-           "SUBJECT"]
+__all__ = ["IngestRequest", "ReceiptRequest", "check_events", "decode_body", "loads_strict", "parse_ingest",
+           "parse_consent", "parse_renewal", "SESSION_ID", "SUBJECT", "DECISIONS", "METHODS", "MAX_TOKEN"]
 
 SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 _WINDOW_ID = re.compile(r"^[A-Za-z0-9_-]{0,64}$")
 #: A data subject's pseudonymous id from ``replayvault.identify(id)``: no spaces and no '@', so neither a
 #: name nor an e-mail address fits (it is personal data all the same and only its digest is stored).
 SUBJECT = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+#: Longest accepted consent token (characters); the collector's own tokens are about 200.
+MAX_TOKEN = 1024
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,8 @@ class IngestRequest:
     window_id: str = ""
     #: Pseudonymous data subject id (``replayvault.identify``), or None.
     subject: str | None = None
+    #: The consent token the collector issued for this session (``governance.consent``), or None.
+    consent_token: str | None = None
 
 
 def decode_body(raw: bytes, content_encoding: str | None, max_bytes: int) -> bytes:
@@ -135,7 +139,8 @@ def _session_id(doc: dict) -> str:
 
 
 def parse_ingest(data: bytes, max_events: int) -> IngestRequest:
-    """Parse and check an ingest body ``{"session_id", "seq", "events", "window_id"?, "subject"?}``.
+    """Parse and check an ingest body ``{"session_id", "seq", "events", "window_id"?, "subject"?,
+    "consent_token"?}`` (the consent check itself is :func:`replayvault.governance.consent.admit`).
 
     Raises:
         MalformedBatch: not JSON, a field missing or of the wrong type, an item that is not an rrweb event.
@@ -152,9 +157,13 @@ def parse_ingest(data: bytes, max_events: int) -> IngestRequest:
     subject = doc.get("subject")
     if subject is not None and (not isinstance(subject, str) or not SUBJECT.match(subject)):
         raise MalformedBatch("'subject' must be a pseudonymous id of 1-128 letters, digits, '.', '_', ':' or '-'")
+    token = doc.get("consent_token")
+    if token is not None and (not isinstance(token, str) or not 0 < len(token) <= MAX_TOKEN):
+        raise MalformedBatch(f"'consent_token' must be a string of at most {MAX_TOKEN} characters")
     events = doc.get("events")
     check_events(events, max_events)
-    return IngestRequest(session_id=sid, seq=seq, events=events, window_id=window_id, subject=subject)
+    return IngestRequest(session_id=sid, seq=seq, events=events, window_id=window_id, subject=subject,
+                         consent_token=token)
 
 
 def check_events(events: Any, max_events: int) -> None:
@@ -174,15 +183,102 @@ def check_events(events: Any, max_events: int) -> None:
         _check_event(i, ev)
 
 
-def parse_consent(data: bytes) -> tuple[str, str]:
-    """Parse a consent body ``{"session_id", "state": "granted"|"revoked"}``; returns (session id, state).
+#: Consent decisions a receipt may carry (``skipped``: the tracker ran, the visitor left without deciding).
+DECISIONS = ("granted", "refused", "withdrawn", "skipped")
+#: How consent was obtained: the site's banner, an IAB TCF v2 CMP, Google Consent Mode, the site's own
+#: call of the API, or a browser signal (Global Privacy Control, Do Not Track).
+METHODS = ("banner", "tcf", "consent_mode", "api", "gpc", "dnt")
+_LABEL = re.compile(r"^[A-Za-z0-9._:-]{0,64}$")
+_PURPOSE = re.compile(r"^[a-z0-9_.:-]{1,32}$")
+#: Longest accepted TCF TC string (characters).
+MAX_TC_STRING = 20_000
+
+
+@dataclass(frozen=True)
+class ReceiptRequest:
+    """A validated consent receipt from the tracker (see :func:`parse_consent`). Times are browser ms."""
+
+    session_id: str
+    decision: str | None
+    method: str
+    client_ms: int
+    decided_ms: int
+    banner_id: str = ""
+    banner_version: str = ""
+    purposes: tuple[str, ...] = ()
+    tc_string: str | None = None
+    gpc: bool = False
+    dnt: bool = False
+
+
+def _ms(doc: dict, name: str, default: int | None = None) -> int:
+    value = doc.get(name, default)
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < MAX_SAFE_INT:
+        raise MalformedBatch(f"'{name}' must be milliseconds since the epoch (an integer between 0 and 2^53)")
+    return value
+
+
+def _label(doc: dict, name: str, limit: int) -> str:
+    value = doc.get(name, "")
+    if not isinstance(value, str) or len(value) > limit or not _LABEL.match(value):
+        raise MalformedBatch(f"'{name}' must be up to {limit} letters, digits, '.', '_', ':' or '-'")
+    return value
+
+
+def parse_consent(data: bytes) -> ReceiptRequest:
+    """Parse a consent receipt body::
+
+        {"session_id", "decision": "granted"|"refused"|"withdrawn"|"skipped" (optional with method "tcf"),
+         "method": "banner"|"tcf"|"consent_mode"|"api"|"gpc"|"dnt" (default "banner"),
+         "ts": ms (browser clock, when the receipt takes effect), "decided_ms"?: ms (when the visitor
+         decided; default ts, never later), "banner_id"?, "banner_version"?, "purposes"?: [names],
+         "tc_string"?: TCF v2 TC string, "gpc"?: bool, "dnt"?: bool}
+
+    Raises:
+        MalformedBatch: not JSON or a field is wrong (the message names the field, never its value).
+    """
+    doc = _object(data)
+    sid = _session_id(doc)
+    decision = doc.get("decision")
+    method = doc.get("method", "banner")
+    if method not in METHODS:
+        raise MalformedBatch(f"'method' must be one of {', '.join(METHODS)}")
+    if decision is None and method != "tcf":
+        raise MalformedBatch("'decision' is required (granted, refused, withdrawn or skipped) unless method is 'tcf'")
+    if decision is not None and decision not in DECISIONS:
+        raise MalformedBatch(f"'decision' must be one of {', '.join(DECISIONS)}")
+    client_ms = _ms(doc, "ts")
+    decided_ms = _ms(doc, "decided_ms", client_ms)
+    if decided_ms > client_ms:
+        raise MalformedBatch("'decided_ms' must not be later than 'ts'")
+    purposes = doc.get("purposes", [])
+    if not isinstance(purposes, list) or len(purposes) > 20 or not all(
+            isinstance(p, str) and _PURPOSE.match(p) for p in purposes):
+        raise MalformedBatch("'purposes' must be a list of at most 20 names of 1-32 lower-case letters, digits, "
+                             "'_', '.', ':' or '-'")
+    tc = doc.get("tc_string")
+    if tc is not None and (not isinstance(tc, str) or not 0 < len(tc) <= MAX_TC_STRING):
+        raise MalformedBatch(f"'tc_string' must be a non-empty string of at most {MAX_TC_STRING} characters")
+    if method == "tcf" and tc is None and decision in (None, "granted"):
+        raise MalformedBatch("'tc_string' is required when method is 'tcf'")
+    flags = {}
+    for name in ("gpc", "dnt"):
+        flags[name] = doc.get(name, False)
+        if not isinstance(flags[name], bool):
+            raise MalformedBatch(f"'{name}' must be true or false")
+    return ReceiptRequest(sid, decision, method, client_ms, decided_ms, _label(doc, "banner_id", 64),
+                          _label(doc, "banner_version", 32), tuple(purposes), tc, flags["gpc"], flags["dnt"])
+
+
+def parse_renewal(data: bytes) -> tuple[str, str]:
+    """Parse a token renewal body ``{"session_id", "consent_token"}``; returns (session id, token).
 
     Raises:
         MalformedBatch: not JSON or a field is wrong.
     """
     doc = _object(data)
     sid = _session_id(doc)
-    state = doc.get("state")
-    if state not in ("granted", "revoked"):
-        raise MalformedBatch("'state' must be 'granted' or 'revoked'")
-    return sid, state
+    token = doc.get("consent_token")
+    if not isinstance(token, str) or not 0 < len(token) <= MAX_TOKEN:
+        raise MalformedBatch(f"'consent_token' must be a string of at most {MAX_TOKEN} characters")
+    return sid, token

@@ -1,8 +1,9 @@
 """REST API, version 1 (``/api/v1``). Every error is JSON ``{"error": message, "status": code}``.
 
 Collector routes (write key, CORS per project):
-    POST /api/v1/ingest     rrweb batch -> 200 {"accepted", "duplicate", "events", "maskings"}
-    POST /api/v1/consent    consent decision for a session -> 200
+    POST /api/v1/ingest     rrweb batch + consent token -> 200 {"accepted", "duplicate", "events", "maskings", "dropped"}
+    POST /api/v1/consent    consent receipt -> 200 {"receipt", "decision", "consent_token"?, "scope"?}
+    POST /api/v1/consent/renew  a new consent token while the session's grant stands
 Read routes (login cookie or API token; the permission of each is in governance.permissions):
     GET  /api/v1/sessions, /api/v1/sessions/{id}, /api/v1/pages, /api/v1/heatmaps
     GET  /api/v1/privacy/capture-compliance   sessions without a masking incident / sessions
@@ -25,8 +26,9 @@ from sqlalchemy import select
 from ..db.models import Project
 from ..errors import BatchTooLarge, MalformedBatch, OriginNotAllowed, ReplayVaultError
 from ..ingest.projects import origin_allowed, project_for_key
-from ..ingest.service import accept_batch, set_consent
-from ..ingest.validate import decode_body, parse_consent, parse_ingest
+from ..governance.consent import admit, record_receipt, renew
+from ..ingest.service import accept_batch
+from ..ingest.validate import decode_body, parse_consent, parse_ingest, parse_renewal
 from ..governance.reading import declare_purpose, read_events, record_seek, viewers
 from ..recordings import capture_compliance, get_session, list_sessions, session_evidence
 from ..runtime import Runtime
@@ -93,27 +95,45 @@ async def _collector(request: Request, handle) -> JSONResponse:  # type: ignore[
 
 def _ingest(rt: Runtime, project: Project, data: bytes) -> dict:
     req = parse_ingest(data, rt.settings.max_batch_events)
-    res = accept_batch(rt, project, req)
-    return {"accepted": True, "duplicate": res.duplicate, "session_id": res.session_id, "seq": res.seq,
-            "events": res.events, "maskings": res.maskings}
+    admission = admit(rt, project, req)  # consent token and granted periods (governance.consent)
+    out: dict = {"accepted": True, "duplicate": False, "session_id": req.session_id, "seq": req.seq, "events": 0,
+                 "maskings": {}, "dropped": admission.dropped}
+    if admission.request.events:
+        res = accept_batch(rt, project, admission.request)
+        out.update(duplicate=res.duplicate, events=res.events, maskings=res.maskings,
+                   dropped=admission.dropped + getattr(res, "dropped", 0))
+    if admission.consent_token:
+        out.update(consent_token=admission.consent_token, token_ttl_ms=admission.token_ttl_ms)
+    return out
 
 
 def _consent(rt: Runtime, project: Project, data: bytes) -> dict:
-    sid, state = parse_consent(data)
-    set_consent(rt, project, sid, state)
-    return {"session_id": sid, "state": state}
+    return record_receipt(rt, project, parse_consent(data))
+
+
+def _renew(rt: Runtime, project: Project, data: bytes) -> dict:
+    sid, token = parse_renewal(data)
+    return {"session_id": sid, **renew(rt, project, sid, token)}
 
 
 @router.post("/ingest", summary="Accept one rrweb batch")
 async def ingest(request: Request) -> JSONResponse:
-    """Validate, mask, seal and store a batch. 401 bad key, 403 origin, 400 malformed, 413 too large, 409 revoked."""
+    """Check consent, then validate, mask, seal and store a batch. 401 bad key, 403 origin or no valid consent
+    token, 400 malformed, 413 too large, 409 consent withdrawn."""
     return await _collector(request, _ingest)
 
 
-@router.post("/consent", summary="Record a consent decision")
+@router.post("/consent", summary="Record a consent receipt")
 async def consent(request: Request) -> JSONResponse:
-    """Store ``granted`` / ``revoked`` for a session; after ``revoked`` ingest answers 409."""
+    """Store a consent receipt (granted, refused, withdrawn, skipped); a grant returns the session's consent
+    token and capture scope. GPC, DNT and TCF strings are decided by the collector (governance.consent)."""
     return await _collector(request, _consent)
+
+
+@router.post("/consent/renew", summary="Renew a session's consent token")
+async def consent_renew(request: Request) -> JSONResponse:
+    """``{"session_id", "consent_token"}`` -> a new token while the session's grant stands; 409 after a withdrawal."""
+    return await _collector(request, _renew)
 
 
 def _any_project_allows(rt: Runtime, origin: str) -> bool:
@@ -123,6 +143,7 @@ def _any_project_allows(rt: Runtime, origin: str) -> bool:
 
 @router.options("/ingest", include_in_schema=False)
 @router.options("/consent", include_in_schema=False)
+@router.options("/consent/renew", include_in_schema=False)
 async def preflight(request: Request) -> Response:
     """CORS preflight: allowed only for origins some project lists (the POST then checks its own project)."""
     origin = request.headers.get("origin")

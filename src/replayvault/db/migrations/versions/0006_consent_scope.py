@@ -29,6 +29,7 @@ def upgrade() -> None:
     sa.Column('gpc', sa.Boolean(), nullable=False),
     sa.Column('dnt', sa.Boolean(), nullable=False),
     sa.Column('client_ms', sa.BigInteger(), nullable=False),
+    sa.Column('decided_ms', sa.BigInteger(), nullable=False),
     sa.Column('received_ms', sa.BigInteger(), nullable=False),
     sa.Column('sha256', sa.String(length=64), nullable=False),
     sa.ForeignKeyConstraint(['project_id'], ['projects.id'], ),

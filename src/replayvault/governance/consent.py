@@ -1,0 +1,321 @@
+"""The consent ledger: receipts, consent tokens and the consent check of every ingest batch.
+
+**Receipts.** The tracker sends a receipt (:class:`~replayvault.ingest.validate.ReceiptRequest`) when
+consent is granted, refused or withdrawn, and when the visitor leaves without deciding (``skipped``).
+The collector decides what a receipt means, stores it append-only (:class:`~replayvault.db.models.ConsentReceipt`;
+updates and deletes raise) and writes its SHA-256 to the audit log (``consent.receipt``) in the same
+transaction:
+
+* Global Privacy Control (``gpc``), and Do Not Track (``dnt``) unless the project's
+  ``consent.honour_dnt`` is false, turn a grant into a refusal: no recording at all.
+* With method ``tcf`` the TC string decides: its core segment is decoded (TCF v2.x,
+  :mod:`replayvault.governance.tcf`) and the receipt is a grant only when every purpose in the project's
+  ``consent.tcf_purposes`` (and its vendor, if ``tcf_vendor_id`` is set) has consent; else a refusal.
+  A TC string that cannot be decoded is refused with HTTP 400 and nothing is stored.
+
+**Tokens.** A grant returns a consent token: ``base64url(payload) "." base64url(HMAC-SHA-256(key, payload))``
+with payload ``{"v": 1, "p": project, "s": session, "r": receipt id, "exp": ms}``, valid for
+``REPLAYVAULT_CONSENT_TOKEN_TTL_S`` seconds (default 900). The key is the data directory's
+``_consent`` key (kek.json, mode 0600); signatures are compared in constant time. Accepted batches
+carry a fresh token once half of the old one's life is gone; :func:`renew` extends a session's token
+(up to :data:`RENEW_GRACE_MS` after expiry) while the grant it names is still the session's decision.
+
+**The ingest check** (:func:`admit`), before any masking or storage:
+
+1. no token, a malformed or forged one, one for another project or session, or an expired one:
+   HTTP 403, nothing stored, a ``consent`` incident (``no_token``, ``invalid_token``, ``expired_token``);
+2. the session's newest decision (by arrival) is a refusal or withdrawal: HTTP 409, nothing stored;
+   events timestamped at or after the withdrawal are a ``consent`` incident (``after_withdrawal``);
+3. events outside a granted period (browser clock: from a grant's ``ts`` until the next refusal or
+   withdrawal) are dropped and counted (``outside_consent``): events between a refusal and a later grant
+   are never stored.
+
+Incidents are :class:`~replayvault.db.models.IngestIncident` rows (kind ``consent``).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from ..db.models import ConsentReceipt, IngestIncident, Project
+from ..errors import ConsentRequired, ConsentRevoked, NotFound
+from ..ingest.validate import IngestRequest, ReceiptRequest
+from .consent_rules import ConsentRules
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
+
+__all__ = ["Admission", "admit", "record_receipt", "renew", "issue_token", "receipts_of", "consent_rules",
+           "RENEW_GRACE_MS", "TOKEN_KEY"]
+
+#: kek.json entry holding the token MAC key.
+TOKEN_KEY = "_consent"
+#: How long after its expiry a token may still be renewed (ms): a tab left open over night.
+RENEW_GRACE_MS = 24 * 3600 * 1000
+_STOPS = ("refused", "withdrawn")
+
+
+def _now() -> int:
+    return int(time.time() * 1000)
+
+
+@event.listens_for(ConsentReceipt, "before_update")
+@event.listens_for(ConsentReceipt, "before_delete")
+def _append_only(mapper: Any, connection: Any, target: ConsentReceipt) -> None:
+    raise RuntimeError("consent receipts are append-only: a receipt is never changed or deleted")
+
+
+def consent_rules(project: Project) -> ConsentRules:
+    """The project's ``consent`` policy section (defaults when the policy has none)."""
+    from ..privacy.policy import stored_policy
+
+    return getattr(stored_policy(project.policy), "consent", None) or ConsentRules()
+
+
+# -- tokens -----------------------------------------------------------------------------------------
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _mac(rt: "Runtime", body: str) -> bytes:
+    return hmac.new(rt.keys.kek(TOKEN_KEY, create=True), b"rv-consent-v1." + body.encode(), hashlib.sha256).digest()
+
+
+def issue_token(rt: "Runtime", project_id: str, session_id: str, receipt_id: str, now_ms: int) -> tuple[str, int]:
+    """A consent token for (project, session, grant receipt); returns ``(token, expires_ms)``."""
+    exp = now_ms + rt.settings.consent_token_ttl_s * 1000
+    body = _b64(json.dumps({"v": 1, "p": project_id, "s": session_id, "r": receipt_id, "exp": exp},
+                           separators=(",", ":")).encode())
+    return f"{body}.{_b64(_mac(rt, body))}", exp
+
+
+def _verify(rt: "Runtime", token: str | None, project_id: str, session_id: str) -> dict[str, Any]:
+    """The token's payload after checking its signature and binding (not its expiry).
+
+    Raises:
+        ConsentRequired: missing, malformed, forged or bound to another project or session.
+    """
+    if not token:
+        raise ConsentRequired("no_token", "the batch has no consent token: send a consent receipt first")
+    bad = ConsentRequired("invalid_token", "the consent token is not valid for this session")
+    body, dot, sig = token.partition(".")
+    try:
+        ok = dot == "." and hmac.compare_digest(_unb64(sig), _mac(rt, body))
+        payload = json.loads(_unb64(body)) if ok else None
+    except (ValueError, UnicodeDecodeError):
+        raise bad from None
+    if not isinstance(payload, dict) or payload.get("v") != 1 or not isinstance(payload.get("exp"), int):
+        raise bad
+    if not (hmac.compare_digest(str(payload.get("p")), project_id)
+            and hmac.compare_digest(str(payload.get("s")), session_id)):
+        raise bad
+    return payload
+
+
+# -- receipts ---------------------------------------------------------------------------------------
+def receipts_of(db: Session, session_ids: list[str]) -> dict[str, list[ConsentReceipt]]:
+    """Receipts per session id, in arrival order."""
+    out: dict[str, list[ConsentReceipt]] = {sid: [] for sid in session_ids}
+    for i in range(0, len(session_ids), 500):
+        q = select(ConsentReceipt).where(ConsentReceipt.session_id.in_(session_ids[i:i + 500]))
+        for r in db.scalars(q.order_by(ConsentReceipt.received_ms, ConsentReceipt.id)):
+            out[r.session_id].append(r)
+    return out
+
+
+def _decide(rules: ConsentRules, req: ReceiptRequest) -> tuple[str, dict[str, Any] | None, str]:
+    """(decision, TCF summary, reason) of a receipt under the project's rules."""
+    from .tcf import decide, decode
+
+    decision = req.decision
+    summary = None
+    reason = ""
+    if req.method == "tcf" and req.tc_string is not None and decision in (None, "granted"):
+        result = decide(decode(req.tc_string), rules.tcf_purposes, rules.tcf_vendor_id)
+        summary = result.as_dict()
+        decision = "granted" if result.allowed else "refused"
+        reason = "" if result.allowed else "the TC string lacks consent for a required purpose or vendor"
+    if decision == "granted" and req.gpc:
+        decision, reason = "refused", "Global Privacy Control is on: nothing is recorded"
+    elif decision == "granted" and req.dnt and rules.honour_dnt:
+        decision, reason = "refused", "Do Not Track is on: nothing is recorded"
+    return decision or "refused", summary, reason
+
+
+def _digest(row: ConsentReceipt) -> str:
+    doc = {k: getattr(row, k) for k in ("id", "project_id", "session_id", "decision", "method", "banner_id",
+                                        "banner_version", "purposes", "tc_string", "tcf", "gpc", "dnt",
+                                        "client_ms", "decided_ms", "received_ms")}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def record_receipt(rt: "Runtime", project: Project, req: ReceiptRequest, now_ms: int | None = None) -> dict[str, Any]:
+    """Decide, store and audit one receipt; returns the collector's answer::
+
+        {"receipt", "session_id", "decision", "reason"?, "consent_token"?, "token_ttl_ms"?, "scope"?}
+
+    ``consent_token`` and ``scope`` (the project's capture scope for the tracker) only for a grant.
+
+    Raises:
+        InvalidTCString: method ``tcf`` with a TC string that cannot be decoded (HTTP 400; nothing stored).
+        NotFound: the session id belongs to another project.
+        AuditUnavailable: the audit entry could not be written (nothing stored).
+    """
+    from ..db.models import RecordingSession
+
+    now = _now() if now_ms is None else now_ms
+    decision, summary, reason = _decide(consent_rules(project), req)
+    with rt.session_lock(req.session_id), rt.sessions() as db:
+        sess = db.get(RecordingSession, req.session_id)
+        if sess is not None and sess.project_id != project.id:
+            raise NotFound("no such session for this project")
+        other = db.scalar(select(ConsentReceipt.project_id).where(ConsentReceipt.session_id == req.session_id,
+                                                                   ConsentReceipt.project_id != project.id).limit(1))
+        if other is not None:
+            raise NotFound("no such session for this project")
+        row = ConsentReceipt(id=secrets.token_hex(16), project_id=project.id, session_id=req.session_id,
+                             decision=decision, method=req.method, banner_id=req.banner_id,
+                             banner_version=req.banner_version, purposes=list(req.purposes), tc_string=req.tc_string,
+                             tcf=summary, gpc=req.gpc, dnt=req.dnt, client_ms=req.client_ms, decided_ms=req.decided_ms,
+                             received_ms=now, sha256="")
+        row.sha256 = _digest(row)
+        if decision in _STOPS and sess is not None:
+            sess.consent = "revoked"
+            sess.updated_ms = now
+        with rt.audit.lock:
+            db.add(row)
+            rt.audit.record(actor=f"project:{project.id}", action="consent.receipt", resource=f"session:{req.session_id}",
+                            details={"receipt": row.id, "decision": decision, "method": req.method,
+                                     "sha256": row.sha256, "gpc": req.gpc, "dnt": req.dnt}, db=db)
+            db.commit()
+    answer: dict[str, Any] = {"receipt": row.id, "session_id": req.session_id, "decision": decision}
+    if reason:
+        answer["reason"] = reason
+    if decision == "granted":
+        token, exp = issue_token(rt, project.id, req.session_id, row.id, now)
+        answer.update(consent_token=token, token_ttl_ms=exp - now, scope=_scope_for_tracker(project))
+    return answer
+
+
+def _scope_for_tracker(project: Project) -> dict[str, Any]:
+    from ..privacy.policy import stored_policy
+
+    scope = getattr(stored_policy(project.policy), "capture_scope", None)
+    return scope.to_tracker() if scope is not None else {"allow": [], "deny": []}
+
+
+def renew(rt: "Runtime", project: Project, session_id: str, token: str, now_ms: int | None = None) -> dict[str, Any]:
+    """A new token for a session whose grant still stands: ``{"consent_token", "token_ttl_ms"}``.
+
+    Raises:
+        ConsentRequired: the token is not this session's (or was issued more than
+            :data:`RENEW_GRACE_MS` before now beyond its expiry: ``expired_token``).
+        ConsentRevoked: the session's newest decision is a refusal or withdrawal (409).
+    """
+    now = _now() if now_ms is None else now_ms
+    payload = _verify(rt, token, project.id, session_id)
+    if payload["exp"] + RENEW_GRACE_MS < now:
+        raise ConsentRequired("expired_token", "the consent token expired too long ago; send a new consent receipt")
+    with rt.sessions() as db:
+        _current_grant(db, session_id, str(payload.get("r")))
+    new, exp = issue_token(rt, project.id, session_id, str(payload["r"]), now)
+    return {"consent_token": new, "token_ttl_ms": exp - now}
+
+
+def _current_grant(db: Session, session_id: str, receipt_id: str) -> list[ConsentReceipt]:
+    """The session's receipts, after checking the token's receipt is one of its grants and no refusal or
+    withdrawal arrived since the newest grant."""
+    receipts = receipts_of(db, [session_id])[session_id]
+    if not any(r.id == receipt_id and r.decision == "granted" for r in receipts):
+        raise ConsentRequired("invalid_token", "the consent token is not valid for this session")
+    decisive = [r for r in receipts if r.decision != "skipped"]
+    if decisive and decisive[-1].decision in _STOPS:
+        raise ConsentRevoked("consent was withdrawn or refused for this session; batch not accepted")
+    return receipts
+
+
+# -- the ingest check -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Admission:
+    """What :func:`admit` lets through: ``request`` with only events inside a granted period,
+    ``dropped`` events outside one, and a fresh ``consent_token`` (with ``token_ttl_ms``) or None."""
+
+    request: IngestRequest
+    dropped: int
+    consent_token: str | None = None
+    token_ttl_ms: int | None = None
+
+
+def _incident(rt: "Runtime", project: Project, session_id: str, reason: str, events: int, now: int) -> None:
+    with rt.sessions() as db:
+        db.add(IngestIncident(project_id=project.id, session_id=session_id, kind="consent", reason=reason, rule="",
+                              events=events, received_ms=now))
+        db.commit()
+
+
+def _granted_periods(receipts: list[ConsentReceipt]) -> list[tuple[int, int | None]]:
+    """``[(start, end or None)]`` in browser ms: from each grant until the next refusal or withdrawal."""
+    periods: list[tuple[int, int | None]] = []
+    for r in sorted((r for r in receipts if r.decision != "skipped"), key=lambda r: (r.client_ms, r.received_ms)):
+        open_ = bool(periods) and periods[-1][1] is None
+        if r.decision == "granted" and not open_:
+            periods.append((r.client_ms, None))
+        elif r.decision in _STOPS and open_:
+            periods[-1] = (periods[-1][0], r.client_ms)
+    return periods
+
+
+def admit(rt: "Runtime", project: Project, req: IngestRequest, now_ms: int | None = None) -> Admission:
+    """The consent check of one batch (module docstring, steps 1-3).
+
+    Raises:
+        ConsentRequired: no valid token (403); an incident is recorded.
+        ConsentRevoked: the session's consent was refused or withdrawn (409).
+    """
+    now = _now() if now_ms is None else now_ms
+    try:
+        payload = _verify(rt, req.consent_token, project.id, req.session_id)
+        if payload["exp"] <= now:
+            raise ConsentRequired("expired_token", "the consent token has expired; renew it (POST /api/v1/consent/renew)")
+    except ConsentRequired as exc:
+        _incident(rt, project, req.session_id, exc.reason, len(req.events), now)
+        raise
+    with rt.sessions() as db:
+        try:
+            receipts = _current_grant(db, req.session_id, str(payload.get("r")))
+        except ConsentRevoked:
+            receipts = receipts_of(db, [req.session_id])[req.session_id]
+            stop = max(r.client_ms for r in receipts if r.decision in _STOPS)
+            late = sum(1 for ev in req.events if ev["timestamp"] >= stop)
+            if late:
+                _incident(rt, project, req.session_id, "after_withdrawal", late, now)
+            raise
+        except ConsentRequired as exc:
+            _incident(rt, project, req.session_id, exc.reason, len(req.events), now)
+            raise
+    periods = _granted_periods(receipts)
+    kept = [ev for ev in req.events
+            if any(start <= ev["timestamp"] and (end is None or ev["timestamp"] < end) for start, end in periods)]
+    dropped = len(req.events) - len(kept)
+    if dropped:
+        _incident(rt, project, req.session_id, "outside_consent", dropped, now)
+    token = ttl = None
+    if payload["exp"] - now < rt.settings.consent_token_ttl_s * 500:
+        token, exp = issue_token(rt, project.id, req.session_id, str(payload["r"]), now)
+        ttl = exp - now
+    return Admission(replace(req, events=kept), dropped, token, ttl)
+
