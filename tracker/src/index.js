@@ -315,9 +315,13 @@ const consent = {
     const now = Date.now();
     set('localStorage', keys.consent, JSON.stringify({ state: 'refused', ...f, decided_ms: now }));
     receipted = true;
-    sendReceipt(cfg, { session_id: sessionId(false) || pendingId, decision: 'refused', ts: now, ...f });
-    if (sessionId(false)) forgetSession();
-    pendingId = uuid();
+    const sid = sessionId(false);
+    sendReceipt(cfg, { session_id: sid || pendingId, decision: 'refused', ts: now, decided_ms: now, ...f });
+    if (sid) {
+      // A recorded session ends here; a later grant starts a new one.
+      forgetSession();
+      pendingId = uuid();
+    } // else a later grant on this page records under the refused id: the ledger shows refused -> granted
     return true;
   },
   revoke() {
