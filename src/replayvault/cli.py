@@ -205,6 +205,8 @@ app.add_typer(siem_app, name="siem")
 from .cli_reviews import reviews_app  # noqa: E402
 app.add_typer(reviews_app, name="reviews")
 app.command()(scan)
+from .cli_report import report  # noqa: E402
+app.command()(report)
 
 
 def main() -> None:  # pragma: no cover

@@ -172,6 +172,8 @@ def test_events_between_a_refusal_and_a_later_grant_are_never_stored(env) -> Non
     assert r.status_code == 200 and (r.json()["events"], r.json()["dropped"]) == (3, 3)
     assert [e["timestamp"] for e in session_events(rt, sid)] == [T0 + 6_000, T0 + 6_001, T0 + 6_400]
     assert _incidents(rt) == [("consent", "outside_consent", 3)]
+    blocked = [e for e in audit_rows(rt) if e["action"] == "consent.blocked"]
+    assert [(e["resource"], e["details"]) for e in blocked] == [(f"session:{sid}", {"reason": "outside_consent", "events": 3})]
 
 
 def test_a_batch_entirely_outside_a_granted_period_stores_nothing(env) -> None:

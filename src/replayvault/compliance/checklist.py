@@ -7,9 +7,10 @@ Rules (thresholds are the module constants; "capture rate" etc. are :mod:`.metri
    wrapped data key (not encrypted under its own key) or the data capture compliance rate is below
    :data:`CAPTURE_AMBER` (95 %); green when the rate is at least :data:`CAPTURE_GREEN` (99 %) and every
    stored session is encrypted; amber otherwise, and amber without recorded sessions (nothing shown).
-2. ``consent`` (consent mechanism). Amber while the consent ledger (receipts, refusals, GPC) is not built:
-   only granted/revoked decisions per session exist. Red when a session holds data while its consent
-   is not ``granted`` and no batch should have been accepted — not detectable today, so never red.
+2. ``consent`` (consent mechanism), from the consent ledger. Red when a recorded session of the period
+   has no consent receipt (metric 2's ``recorded_without_receipt``: its consent cannot be shown); amber
+   when the period has no receipts at all, or when the consent check refused or trimmed batches
+   (``consent`` incidents: a tracker sent events without valid consent); green otherwise.
 3. ``audit_trails``. Red when ``audit verify`` fails; green when it passes and the latest signed
    checkpoint is younger than 2 × ``REPLAYVAULT_CHECKPOINT_INTERVAL_S``; amber otherwise (no checkpoint,
    an old one, or scheduled checkpoints switched off).
@@ -94,12 +95,25 @@ def _masking(db: Any, capture: Metric) -> Item:
     return Item("masking_encryption", "PII masking and encryption", status, text, facts, "/")
 
 
-def _consent(c: Metric) -> Item:
+def _consent(c: Metric, incidents: Metric) -> Item:
     d = c.detail
-    text = (f"consent rate {_pct(c.value)} ({c.numerator}/{c.denominator}); {d['withdrawn_after_recording']} withdrawn "
-            "after recording, " f"{d['withdrawn_before_recording']} before; the consent ledger (receipts, refusals, "
-            "GPC) is not built yet, so refusals and skipped consent are not recorded")
-    return Item("consent", "Consent mechanism", AMBER, text, {"rate": c.value, **d})
+    blocked = incidents.detail["counts"]["consent"]
+    facts = {"rate": c.value, **d, "consent_incidents": blocked}
+    text = (f"consent rate {_pct(c.value)} ({c.numerator}/{c.denominator}); {d['refusals']} refusals "
+            f"({d['refusals_gpc']} by GPC, {d['refusals_dnt']} by DNT, {d['refusals_tcf']} by TCF), {d['skipped']} "
+            f"skipped, {d['withdrawn_after_recording'] + d['withdrawn_before_recording']} withdrawn; "
+            f"{blocked} batches refused or trimmed by the consent check")
+    if d["recorded_without_receipt"]:
+        return Item("consent", "Consent mechanism", RED,
+                    f"{d['recorded_without_receipt']} recorded sessions have no consent receipt, so their consent "
+                    f"cannot be shown; {text}", facts)
+    if c.denominator == 0:
+        return Item("consent", "Consent mechanism", AMBER, "no consent receipts in the period: the mechanism is "
+                    "not shown to work", facts)
+    if blocked:
+        return Item("consent", "Consent mechanism", AMBER, f"{text}: batches without valid consent reached the "
+                    "collector (check the site's tracker integration)", facts)
+    return Item("consent", "Consent mechanism", GREEN, f"every recorded session has a grant receipt; {text}", facts)
 
 
 def _audit(rt: "Runtime", audit: dict[str, Any], now_ms: int) -> Item:
@@ -196,7 +210,7 @@ def evaluate(rt: "Runtime", metrics: list[Metric], now_ms: int, everything: list
     all_time = {m.name: m for m in (everything or metrics)}
     today = dt.datetime.fromtimestamp(now_ms / 1000, dt.UTC).date()
     with rt.sessions() as db:
-        return [_masking(db, by["data_capture"]), _consent(by["consent"]),
+        return [_masking(db, by["data_capture"]), _consent(by["consent"], by["incident_rate"]),
                 _audit(rt, by["access_log"].detail["audit"], now_ms), _retention(db, all_time["retention"]),
                 _training(rt, db, today), _reviews(rt, db, now_ms), _integration(rt)]
 

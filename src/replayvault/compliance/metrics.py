@@ -17,9 +17,16 @@ Populations (``created_ms`` of the session row, server time of its first batch o
 The metrics:
 
 1. ``data_capture`` = recorded sessions without a masking incident / recorded sessions.
-2. ``consent`` = recorded sessions whose consent is ``granted`` / known sessions. The consent ledger
-   (receipts, refusals, GPC) is not built yet: ``refusals`` and ``skipped`` are null with a note; the
-   sessions consent was withdrawn from (``revoked``) are counted apart, with and without data.
+2. ``consent`` = sessions recorded under a grant receipt / sessions where the tracker ran. From the
+   consent ledger (:mod:`replayvault.governance.consent`): the tracker ran for every session whose first
+   receipt arrived in the period, and for every recorded session of the period that has no receipt
+   (``recorded_without_receipt``: recorded before the ledger existed, or by a tracker that sent none; they
+   count against the rate). Imported recordings (``replayvault import``) are left out (``imported``).
+   A session's decision is its newest receipt other than ``skipped``. Shown apart: ``refusals`` (with
+   those by GPC, DNT and TCF), ``skipped`` (only ``skipped`` receipts), ``refused_then_granted``,
+   ``withdrawn_after_recording`` (counted as recorded with consent: the withdrawal does not make the
+   earlier recording unlawful, GDPR Art. 7(3)), ``withdrawn_before_recording``, ``granted_not_recorded``,
+   and sessions by the method of their decision.
 3. ``access_log`` = reads with a matching ``ok`` audit entry / reads. No read of content happens without
    a record outside the log: a view needs an access grant (``access_grants``), an export download marks
    its request (``export_requests.downloaded_ms``), a DSAR export completes its request
@@ -29,8 +36,9 @@ The metrics:
    the audit log's verification status (``audit verify``) and its latest checkpoint.
 4. ``incident_rate`` = incidents per 1,000 recorded sessions, by kind: ``masking`` (sum of masking
    incidents of the recorded sessions), ``access_policy`` (audit entries with outcome ``denied`` in the
-   period; with a project, only those naming one of its sessions), ``consent`` and ``scope`` (not
-   recorded yet: 0 with a note). ``value`` is the total of the kinds.
+   period; with a project, only those naming one of its sessions), ``scope`` and ``consent`` (the
+   collector's :class:`~replayvault.db.models.IngestIncident` rows received in the period: one per batch
+   and reason, with their ``reasons`` and the events they dropped). ``value`` is the total of the kinds.
 5. ``retention`` = stored sessions inside their retention period / stored sessions (stored: not
    shredded, holding data), at ``now``. Inside: ``expires_ms`` in the future, or past it under an active
    legal hold (lawfully kept, counted apart as ``held_past_expiry``). ``expired_but_present`` (past
@@ -51,7 +59,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..db.models import AccessGrant, AuditEntry, DsarRequest, ExportRequest, RecordingSession
+from ..db.models import (AccessGrant, AuditEntry, ConsentReceipt, DsarRequest, ExportRequest, IngestIncident,
+                         RecordingSession)
+from ..governance.consent import receipts_of
 from ..errors import InvalidInput
 from ..governance.retention import DAY_MS, ensure_expiry, held_ids
 
@@ -65,7 +75,6 @@ __all__ = ["MAX_LINKS", "METRICS", "Period", "Metric", "parse_period", "compute_
 MAX_LINKS = 100
 #: The metrics in the order the API, the dashboard and reports show them.
 METRICS = ("data_capture", "consent", "access_log", "incident_rate", "retention")
-NOT_RECORDED = "not yet recorded"
 _IN = 500
 
 
@@ -204,22 +213,67 @@ def data_capture(db: Session, period: Period) -> Metric:
 
 
 # -- 2. consent acquisition -------------------------------------------------------------------------
+def _receipt_sessions(db: Session, period: Period) -> dict[str, list[ConsentReceipt]]:
+    """Sessions whose first consent receipt arrived in the period, with all their receipts (arrival order)."""
+    R = ConsentReceipt
+    q = select(R.session_id).where(*_in_period(R.received_ms, period))
+    if period.project:
+        q = q.where(R.project_id == period.project)
+    sids = sorted(set(db.scalars(q)))
+    timelines = receipts_of(db, sids)
+    return {sid: rs for sid, rs in timelines.items()
+            if rs and (period.from_ms is None or rs[0].received_ms >= period.from_ms)}
+
+
 def consent(db: Session, period: Period) -> Metric:
-    """Recorded sessions with consent ``granted`` / known sessions (the tracker ran)."""
-    known = _sessions(db, period)
-    granted = [s.id for s in known if _recorded(s) and s.consent == "granted"]
-    withdrawn_data = [s.id for s in known if _recorded(s) and s.consent != "granted"]
-    withdrawn_none = [s.id for s in known if not _recorded(s) and s.consent != "granted"]
-    waiting = [s.id for s in known if not _recorded(s) and s.consent == "granted"]
+    """Sessions recorded with a grant receipt / sessions where the tracker ran (module docstring)."""
+    timelines = _receipt_sessions(db, period)
+    rows = {s.id: s for s in _sessions(db, period)}
+    for part in _chunks(sorted(set(timelines) - set(rows))):
+        rows.update({s.id: s for s in db.scalars(select(RecordingSession).where(RecordingSession.id.in_(part)))})
+    recorded = {sid for sid, s in rows.items() if _recorded(s)}
+    imported = sorted(sid for sid, s in rows.items() if s.consent == "imported" and sid not in timelines)
+    legacy = sorted(sid for sid in recorded - set(timelines) - set(imported))
+    granted, refusals, skipped, withdrawn_data, withdrawn_none, waiting, changed = [], [], [], [], [], [], []
+    by_method: dict[str, int] = defaultdict(int)
+    for sid, rs in timelines.items():
+        decisive = [r for r in rs if r.decision != "skipped"]
+        final = decisive[-1] if decisive else None
+        if final is None:
+            skipped.append(sid)
+            continue
+        by_method[final.method] += 1
+        has_grant = any(r.decision == "granted" for r in decisive)
+        if has_grant and sid in recorded:
+            granted.append(sid)
+        if any(a.decision == "refused" and b.decision == "granted" for a, b in zip(decisive, decisive[1:])):
+            changed.append(sid)
+        if final.decision == "refused":
+            refusals.append(sid)
+        elif final.decision == "withdrawn":
+            (withdrawn_data if sid in recorded else withdrawn_none).append(sid)
+        elif sid not in recorded:
+            waiting.append(sid)
+    known = len(timelines) + len(legacy)
+    refused_by = {k: sum(1 for sid in refusals if timelines[sid][-1].method == k or
+                         (k == "gpc" and timelines[sid][-1].gpc) or (k == "dnt" and timelines[sid][-1].dnt))
+                  for k in ("gpc", "dnt", "tcf")}
     return Metric("consent", "Consent acquisition rate",
-                  "sessions recorded with consent granted / sessions where the tracker ran",
-                  _share(len(granted), len(known)), len(granted), len(known), "share", period.as_dict(),
-                  detail={"recorded_with_consent": len(granted), "withdrawn_after_recording": len(withdrawn_data),
+                  "sessions recorded under a grant receipt / sessions where the tracker ran",
+                  _share(len(granted), known), len(granted), known, "share", period.as_dict(),
+                  detail={"recorded_with_consent": len(granted), "refusals": len(refusals),
+                          "refusals_gpc": refused_by["gpc"], "refusals_dnt": refused_by["dnt"],
+                          "refusals_tcf": refused_by["tcf"], "skipped": len(skipped),
+                          "refused_then_granted": len(changed), "withdrawn_after_recording": len(withdrawn_data),
                           "withdrawn_before_recording": len(withdrawn_none), "granted_not_recorded": len(waiting),
-                          "refusals": None, "skipped": None},
-                  notes=["refusals and skipped consent are not yet recorded (the consent ledger is not built): "
-                         "only granted and revoked decisions per session exist"],
+                          "recorded_without_receipt": len(legacy), "imported": len(imported),
+                          "by_method": dict(sorted(by_method.items()))},
+                  notes=["refusals and skipped visits are counted per page load: without consent the tracker keeps "
+                         "no id that could link a visitor's pages"] +
+                        (["imported recordings have no consent receipt here and are left out"] if imported else []),
                   links={"recorded_with_consent": _links("session", granted),
+                         "recorded_without_receipt": _links("session", legacy),
+                         "refusals": _links("receipt", refusals), "skipped": _links("receipt", skipped),
                          "withdrawn_after_recording": _links("session", withdrawn_data)})
 
 
@@ -304,17 +358,33 @@ def incident_rate(db: Session, period: Period) -> Metric:
                                                                    *_in_period(AuditEntry.time_ms, period))
                                         .order_by(AuditEntry.idx))
               if mine is None or e.resource.removeprefix("session:") in mine]
-    counts = {"masking": sum(inc.values()), "scope": 0, "consent": 0, "access_policy": len(denied)}
+    I = IngestIncident
+    q = select(I).where(*_in_period(I.received_ms, period))
+    if period.project:
+        q = q.where(I.project_id == period.project)
+    ingest = list(db.scalars(q.order_by(I.id)))
+    by_kind = {k: [i for i in ingest if i.kind == k] for k in ("scope", "consent")}
+    counts = {"masking": sum(inc.values()), "scope": len(by_kind["scope"]), "consent": len(by_kind["consent"]),
+              "access_policy": len(denied)}
     n = len(recorded)
     per = {k: (None if n == 0 else v * 1000 / n) for k, v in counts.items()}
     total = sum(counts.values())
+    reasons = {k: dict(sorted(_count(f"{i.reason}" for i in rows).items())) for k, rows in by_kind.items()}
     return Metric("incident_rate", "Incident rate", "incidents per 1,000 recorded sessions, by kind",
                   None if n == 0 else total * 1000 / n, total, n, "per_1000_sessions", period.as_dict(),
-                  detail={"counts": counts, "per_1000": per},
-                  notes=[f"scope incidents: {NOT_RECORDED}", f"consent incidents: {NOT_RECORDED} "
-                         "(the collector answers 409 to batches after a revocation without an audit entry)"],
+                  detail={"counts": counts, "per_1000": per, "reasons": reasons,
+                          "events_dropped": {k: sum(i.events for i in rows) for k, rows in by_kind.items()}},
                   links={"masking": _links("session", [sid for sid, v in inc.items() if v]),
+                         "scope": _links("session", sorted({i.session_id for i in by_kind["scope"]})),
+                         "consent": _links("session", sorted({i.session_id for i in by_kind["consent"]})),
                          "access_policy": _links("audit", denied)})
+
+
+def _count(items: Any) -> dict[str, int]:
+    out: dict[str, int] = defaultdict(int)
+    for x in items:
+        out[x] += 1
+    return out
 
 
 # -- 5. retention -----------------------------------------------------------------------------------

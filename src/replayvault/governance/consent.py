@@ -30,7 +30,8 @@ carry a fresh token once half of the old one's life is gone; :func:`renew` exten
    withdrawal) are dropped and counted (``outside_consent``): events between a refusal and a later grant
    are never stored.
 
-Incidents are :class:`~replayvault.db.models.IngestIncident` rows (kind ``consent``).
+Incidents are :class:`~replayvault.db.models.IngestIncident` rows (kind ``consent``), each with an audit
+entry ``consent.blocked`` (details ``reason``, ``events``) committed with it.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ if TYPE_CHECKING:
     from ..runtime import Runtime
 
 __all__ = ["Admission", "admit", "record_receipt", "renew", "issue_token", "receipts_of", "consent_rules",
-           "RENEW_GRACE_MS", "TOKEN_KEY"]
+           "list_receipts", "receipt_dict", "RENEW_GRACE_MS", "TOKEN_KEY", "MAX_LIST"]
 
 #: kek.json entry holding the token MAC key.
 TOKEN_KEY = "_consent"
@@ -137,6 +138,41 @@ def receipts_of(db: Session, session_ids: list[str]) -> dict[str, list[ConsentRe
     return out
 
 
+#: Most receipts one listing returns.
+MAX_LIST = 1000
+
+
+def receipt_dict(r: ConsentReceipt) -> dict[str, Any]:
+    """A receipt's JSON shape (API, DSAR export): every stored field; times are ms (``client_ms`` and
+    ``decided_ms`` browser clock, ``received_ms`` server clock)."""
+    return {k: getattr(r, k) for k in ("id", "project_id", "session_id", "decision", "method", "banner_id",
+                                       "banner_version", "purposes", "tc_string", "tcf", "gpc", "dnt", "client_ms",
+                                       "decided_ms", "received_ms", "sha256")}
+
+
+def list_receipts(rt: "Runtime", *, from_ms: int | None = None, to_ms: int | None = None, project: str | None = None,
+                  session_id: str | None = None, limit: int = MAX_LIST, offset: int = 0) -> dict[str, Any]:
+    """Receipts received in ``[from_ms, to_ms)``, newest first: ``{"total", "receipts": [receipt_dict]}``
+    (at most ``limit`` ≤ :data:`MAX_LIST` from ``offset``)."""
+    from sqlalchemy import func
+
+    R = ConsentReceipt
+    conds = []
+    if from_ms is not None:
+        conds.append(R.received_ms >= from_ms)
+    if to_ms is not None:
+        conds.append(R.received_ms < to_ms)
+    if project:
+        conds.append(R.project_id == project)
+    if session_id:
+        conds.append(R.session_id == session_id)
+    with rt.sessions() as db:
+        total = db.scalar(select(func.count()).select_from(R).where(*conds)) or 0
+        rows = db.scalars(select(R).where(*conds).order_by(R.received_ms.desc(), R.id)
+                          .limit(max(0, min(limit, MAX_LIST))).offset(max(0, offset)))
+        return {"total": total, "receipts": [receipt_dict(r) for r in rows]}
+
+
 def _decide(rules: ConsentRules, req: ReceiptRequest) -> tuple[str, dict[str, Any] | None, str]:
     """(decision, TCF summary, reason) of a receipt under the project's rules."""
     from .tcf import decide, decode
@@ -157,9 +193,8 @@ def _decide(rules: ConsentRules, req: ReceiptRequest) -> tuple[str, dict[str, An
 
 
 def _digest(row: ConsentReceipt) -> str:
-    doc = {k: getattr(row, k) for k in ("id", "project_id", "session_id", "decision", "method", "banner_id",
-                                        "banner_version", "purposes", "tc_string", "tcf", "gpc", "dnt",
-                                        "client_ms", "decided_ms", "received_ms")}
+    doc = receipt_dict(row)
+    doc.pop("sha256")
     return hashlib.sha256(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
@@ -261,9 +296,12 @@ class Admission:
 
 
 def _incident(rt: "Runtime", project: Project, session_id: str, reason: str, events: int, now: int) -> None:
-    with rt.sessions() as db:
+    """A ``consent`` incident row and its audit entry (``consent.blocked``), committed together."""
+    with rt.sessions() as db, rt.audit.lock:
         db.add(IngestIncident(project_id=project.id, session_id=session_id, kind="consent", reason=reason, rule="",
                               events=events, received_ms=now))
+        rt.audit.record(actor=f"project:{project.id}", action="consent.blocked", resource=f"session:{session_id}",
+                        details={"reason": reason, "events": events}, db=db)
         db.commit()
 
 

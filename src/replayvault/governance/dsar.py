@@ -55,8 +55,8 @@ DEADLINE_DAYS = 30
 KINDS = ("export", "erasure")
 #: Files every export zip holds besides ``sessions/<id>/metadata.json`` and ``sessions/<id>/events.json``.
 EXPORT_FILES = ("manifest.json", "consent_receipts.json", "audit_entries.json")
-_CONSENT_NOTE = ("no consent-receipt ledger is stored yet: consent_receipts.json is an empty list; each "
-                 "session's metadata.json gives the session's last consent decision ('consent')")
+_CONSENT_NOTE = ("consent_receipts.json holds every consent receipt of these sessions (grant, refusal, withdrawal), "
+                 "oldest first; each receipt's sha256 is in the audit log as a consent.receipt entry")
 
 
 def _now() -> int:
@@ -195,7 +195,11 @@ def export_request(rt: "Runtime", request_id: str, actor: str, ip: str | None = 
             "received_ms": s.created_ms, "retention": {"days": s.retention_days, "category": s.retention_category,
                                                        "expires_ms": s.expires_ms, "legal_hold": sid in held}}
         files[f"sessions/{sid}/events.json"] = session_events(rt, sid)
-    files["consent_receipts.json"] = []
+    from .consent import receipt_dict, receipts_of  # (consent imports the collector, which imports this module)
+
+    with rt.sessions() as db:
+        timelines = receipts_of(db, sids)
+    files["consent_receipts.json"] = [receipt_dict(r) for sid in sids for r in timelines[sid]]
     files["audit_entries.json"] = entries
     manifest = {"request": req.id, "kind": "export", "legal_basis": "GDPR Art. 15 (right of access)",
                 "subject_digest": req.subject_digest, "generated_ms": now, "generated_by": actor,

@@ -205,6 +205,7 @@ ROUTE_RULES: Final[dict[tuple[str, str], RouteRule]] = {
     # compliance metrics and checklist (web.api_compliance, web.dashboard_compliance)
     ("GET", "/api/v1/compliance/metrics"): P.COMPLIANCE_READ,
     ("GET", "/api/v1/compliance/checklist"): P.COMPLIANCE_READ,
+    ("GET", "/api/v1/compliance/consent-receipts"): P.COMPLIANCE_READ,
     ("GET", "/compliance"): P.COMPLIANCE_READ,
     # dashboard pages
     ("GET", "/"): P.SESSIONS_LIST,

@@ -60,6 +60,16 @@ def split_batches(events: list[Event], max_events: int, max_bytes: int) -> Itera
         yield batch
 
 
+def _mark_imported(rt: Runtime, session_id: str) -> None:
+    """Imported recordings carry no consent receipt of ours: ``consent`` says where they came from, and the
+    consent metric leaves them out (``compliance.metrics``)."""
+    with rt.sessions() as db:
+        sess = db.get(RecordingSession, session_id)
+        if sess is not None and sess.consent == "granted":
+            sess.consent = "imported"
+            db.commit()
+
+
 def import_file(rt: Runtime, project: Project, path: Path, *, batch_events: int = 1000,
                 progress: Callable[[int], None] | None = None) -> ImportResult:
     """Import one recording file into ``project``; ``progress(n)`` is called after each batch with its event count.
@@ -88,6 +98,8 @@ def import_file(rt: Runtime, project: Project, path: Path, *, batch_events: int 
             wid = "".join(c for c in window_id if c.isalnum() or c in "-_")[:64]
             check_events(part, limit_events)  # the collector's checks, so both doors admit the same
             res = accept_batch(rt, project, IngestRequest(session_id=sid, seq=seq, events=part, window_id=wid))
+            if seq == 0 and existing is None:
+                _mark_imported(rt, sid)
             total += len(part)
             batches += 1
             dups += res.duplicate

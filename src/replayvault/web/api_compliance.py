@@ -6,6 +6,7 @@ project id. 400 names a bad parameter.
 
     GET /api/v1/compliance/metrics?from=&to=&project=     the five metrics with the records behind them
     GET /api/v1/compliance/checklist?from=&to=&project=   the seven checklist items, green/amber/red with evidence
+    GET /api/v1/compliance/consent-receipts?from=&to=&project=&session=&limit=&offset=   the consent ledger
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from ..compliance.checklist import checklist as run_checklist
 from ..compliance.metrics import compute_metrics, parse_period
+from ..governance.consent import MAX_LIST, list_receipts
 
 __all__ = ["router"]
 
@@ -45,3 +47,18 @@ async def checklist(request: Request, from_: str | None = _FROM, to: str | None 
     period = parse_period(from_, to, project)
     items = await run_in_threadpool(run_checklist, request.app.state.rt, period)
     return {"period": period.as_dict(), "items": [i.as_dict() for i in items]}
+
+
+@router.get("/consent-receipts", summary="The consent ledger: receipts received in a period")
+async def consent_receipts(request: Request, from_: str | None = _FROM, to: str | None = _TO,
+                           project: str | None = _PROJECT, session: str | None = Query(None, max_length=64),
+                           limit: int = Query(100, ge=1, le=MAX_LIST), offset: int = Query(0, ge=0, le=10**9)
+                           ) -> dict[str, Any]:
+    """``{"period", "total", "receipts": [{"id", "project_id", "session_id", "decision", "method", "banner_id",
+    "banner_version", "purposes", "tc_string", "tcf", "gpc", "dnt", "client_ms", "decided_ms", "received_ms",
+    "sha256"}]}``, newest first; each ``sha256`` is also in the audit log (``consent.receipt``)."""
+    period = parse_period(from_, to, project)
+    found = await run_in_threadpool(lambda: list_receipts(request.app.state.rt, from_ms=period.from_ms,
+                                                          to_ms=period.to_ms, project=period.project,
+                                                          session_id=session, limit=limit, offset=offset))
+    return {"period": period.as_dict(), **found}
