@@ -16,6 +16,7 @@ from sqlalchemy import select
 from govkit import ORIGIN, audit_rows, events
 from test_tcf import ES_ISSUE_201, PERL_BITFIELD
 
+from replayvault.compliance.integration import incident_page
 from replayvault.db.models import Chunk, ConsentReceipt, IngestIncident
 from replayvault.governance.consent import issue_token, renew
 from replayvault.projects_setup import ensure_project
@@ -174,6 +175,10 @@ def test_events_between_a_refusal_and_a_later_grant_are_never_stored(env) -> Non
     assert _incidents(rt) == [("consent", "outside_consent", 3)]
     blocked = [e for e in audit_rows(rt) if e["action"] == "consent.blocked"]
     assert [(e["resource"], e["details"]) for e in blocked] == [(f"session:{sid}", {"reason": "outside_consent", "events": 3})]
+    # The SIEM incidents feed carries it at that audit entry.
+    lines = [ln for ln in incident_page(rt).lines if ln["source"] == "consent"]
+    assert lines == [{"type": "incident", "source": "consent", "kind": "outside_consent", "session": sid,
+                      "time_ms": blocked[0]["time_ms"], "count": 3, "audit_index": blocked[0]["idx"]}]
 
 
 def test_a_batch_entirely_outside_a_granted_period_stores_nothing(env) -> None:

@@ -20,7 +20,8 @@ a consumer later checks that this very entry is in a signed checkpoint.
 
 ``incidents`` feed — one line per compliance incident, every line with the same keys::
 
-    {"type": "incident", "source": "masking"|"access", "kind", "session", "time_ms", "count", "audit_index"}
+    {"type": "incident", "source": "masking"|"access"|"consent"|"scope", "kind", "session", "time_ms", "count",
+     "audit_index"}
 
 * ``masking`` (personal data the browser should have masked reached the server in clear; kinds from
   :mod:`replayvault.privacy.evidence`): per session and kind, ``count`` is the session's cumulative
@@ -34,9 +35,15 @@ a consumer later checks that this very entry is in a signed checkpoint.
   ``recording.exported``, ...), ``session`` the recording's pseudonymous id when the entry names a known
   session (else null), ``count`` 1.
 
-No other incidents are recorded today: the collector answers consent (409) and origin (403)
-refusals without an audit entry, and failed logins (``login``, outcome ``failed``) are in the audit
-feed and in ``/metrics``. Nothing is added beyond what the audit log and the masking evidence hold:
+* ``consent`` (the collector's consent check refused or trimmed a batch, :mod:`replayvault.governance.consent`):
+  every ``consent.blocked`` entry; ``kind`` is its reason (``no_token``, ``invalid_token``,
+  ``expired_token``, ``after_withdrawal``, ``outside_consent``), ``count`` the events it concerned.
+* ``scope`` (events of pages outside the project's capture scope were dropped at ingest): every
+  ``chunk.ingested`` entry with ``scope_dropped`` and every ``scope.dropped`` entry (a batch dropped
+  whole); ``kind`` ``out_of_scope``, ``count`` the events dropped.
+
+Origin refusals (403) are not incidents (no audit entry: the request never reached a project), and
+failed logins (``login``, outcome ``failed``) are in the audit feed and in ``/metrics``. Nothing is added beyond what the audit log and the masking evidence hold:
 pseudonymous session and user ids, kinds, counts, times.
 """
 
@@ -72,6 +79,8 @@ UNKNOWN_KIND = "unknown"
 CONTENT_TYPE = "application/x-ndjson"
 
 _INGEST = "chunk.ingested"
+_CONSENT = "consent.blocked"
+_SCOPE = "scope.dropped"
 _IN_CHUNK = 500  # ids per SQL IN list (SQLite allows 32,766 variables; PostgreSQL 65,535)
 
 
@@ -169,6 +178,23 @@ def _incidents_in(details: str | None) -> int:
     return n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else 0
 
 
+def _count_in(details: str | None, key: str) -> int:
+    """A positive integer ``key`` of an entry's details (0 when absent or not a count)."""
+    try:
+        n = json.loads(details or "{}").get(key, 0)
+    except (ValueError, AttributeError):
+        return 0
+    return n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else 0
+
+
+def _reason_in(details: str | None) -> str:
+    try:
+        reason = json.loads(details or "{}").get("reason", "")
+    except (ValueError, AttributeError):
+        return "unknown"
+    return reason if isinstance(reason, str) and reason.replace("_", "").isalnum() else "unknown"
+
+
 def _session_of(resource: str) -> str | None:
     sid = resource[len("session:"):] if resource.startswith("session:") else ""
     return sid if sid and sid != "unknown" else None
@@ -216,11 +242,21 @@ def _incident_lines(db: Session, start: int, end: int) -> list[dict[str, Any]]:
     rows = db.execute(select(AuditEntry.idx, AuditEntry.time_ms, AuditEntry.action, AuditEntry.resource,
                              AuditEntry.outcome, AuditEntry.details)
                       .where(AuditEntry.idx >= start, AuditEntry.idx < end,
-                             or_(AuditEntry.action == _INGEST, AuditEntry.outcome == "denied"))
+                             or_(AuditEntry.action.in_([_INGEST, _CONSENT, _SCOPE]), AuditEntry.outcome == "denied"))
                       .order_by(AuditEntry.idx)).all()
     lines = [{"type": "incident", "source": "access", "kind": action, "session": _session_of(resource),
               "time_ms": t, "count": 1, "audit_index": idx}
              for idx, t, action, resource, outcome, _ in rows if outcome == "denied"]
+    for idx, t, action, resource, outcome, details in rows:
+        if outcome == "denied":
+            continue
+        if action == _CONSENT:
+            lines.append({"type": "incident", "source": "consent", "kind": _reason_in(details),
+                          "session": _session_of(resource), "time_ms": t, "count": _count_in(details, "events"),
+                          "audit_index": idx})
+        elif (n := _count_in(details, "events" if action == _SCOPE else "scope_dropped")) and action in (_SCOPE, _INGEST):
+            lines.append({"type": "incident", "source": "scope", "kind": "out_of_scope",
+                          "session": _session_of(resource), "time_ms": t, "count": n, "audit_index": idx})
     ingests = [(idx, t, resource[len("session:"):]) for idx, t, action, resource, outcome, details in rows
                if action == _INGEST and outcome != "denied" and resource.startswith("session:")
                and _incidents_in(details)]
