@@ -1,4 +1,4 @@
-"""The pure pipeline step: mask a batch of rrweb events, then extract analytics facts and behaviour from the result.
+"""The pure pipeline step: drop out-of-scope pages, mask the rest, then extract analytics facts and behaviour.
 
 ``process_batch(batch, state) -> ProcessedBatch`` does no I/O, so the same code runs inside the HTTP
 request (embedded default) or in a queue consumer (scale-out). Sealing (encryption) and persistence
@@ -15,6 +15,7 @@ from typing import Any
 
 from .analytics.behaviour import Behaviour, BehaviourState, extract_behaviour
 from .analytics.facts import MAX_PX, Facts, FactState, extract_facts, strip_url
+from .governance.scope import OUT_OF_SCOPE, ScopeResult, filter_scope
 from .privacy.evidence import EvidenceRow, summarize
 from .privacy.evidence import incidents as count_incidents
 from .privacy.masking import MaskState, mask_events
@@ -22,7 +23,7 @@ from .privacy.policy import STRICT, Policy
 from .rrweb import EventType
 from .types import Event
 
-__all__ = ["Batch", "SessionState", "ProcessedBatch", "process_batch", "encode_events"]
+__all__ = ["Batch", "ProcessedBatch", "SessionState", "encode_events", "process_batch"]
 
 log = logging.getLogger(__name__)
 
@@ -55,12 +56,25 @@ class SessionState:
     Meta event's page (``{"href", "width"}``), for a FullSnapshot that arrives in the next batch;
     ``behaviour`` a :class:`~replayvault.analytics.behaviour.BehaviourState` dict (``{}`` in states
     stored before it existed: the extractor starts fresh).
+
+    ``scope`` is the capture-scope state (:mod:`replayvault.governance.scope`), per window like
+    ``mask`` since tabs show different pages: ``{"windows": {window_id: scope state}, "unknown":
+    scope state}``, where ``unknown`` is how a window the state does not list starts. ``{}`` (a new
+    session, or a state stored before capture scope existed): every window starts in scope. Once a
+    scope with patterns has run, ``unknown`` is out of scope until an in-scope URL and a FullSnapshot
+    (a window dropped from the :data:`MAX_SCOPE_WINDOWS` kept, or a tab that never sent a Meta event,
+    is not trusted). With no patterns the scope state is left as it is.
     """
 
     mask: dict[str, Any] = field(default_factory=dict)
     facts: dict[str, Any] = field(default_factory=dict)
     page: dict[str, Any] = field(default_factory=dict)
     behaviour: dict[str, Any] = field(default_factory=dict)
+    scope: dict[str, Any] = field(default_factory=dict)
+
+
+#: Capture-scope states kept per session (one small dict per window, newest last).
+MAX_SCOPE_WINDOWS = 16
 
 
 @dataclass(frozen=True)
@@ -87,6 +101,10 @@ class ProcessedBatch:
     incidents: int = 0
     #: Frustration signals, form facts and named events of this batch (analytics.behaviour).
     behaviour: Behaviour = field(default_factory=Behaviour)
+    #: Events dropped as out of the capture scope (before masking), and per deciding pattern
+    #: (governance.scope: ``""`` = no allow pattern matched or the page was unknown).
+    scope_dropped: int = 0
+    scope_rules: dict[str, int] = field(default_factory=dict)
 
 
 def encode_events(events: list[Event]) -> bytes:
@@ -95,9 +113,11 @@ def encode_events(events: list[Event]) -> bytes:
 
 
 def process_batch(batch: Batch, state: SessionState) -> ProcessedBatch:
-    """Mask ``batch.events`` with the session's node map, then extract facts from the masked events.
+    """Drop the events of pages outside ``batch.policy.capture_scope``, mask the rest with the session's
+    node map, then extract facts from the masked events.
 
-    Pure: ``batch`` and ``state`` are left unchanged; the new state is returned.
+    Pure: ``batch`` and ``state`` are left unchanged; the new state is returned. When every event is
+    out of scope the result has no events (``payload`` ``b"[]"``, ``scope_dropped == len(batch.events)``).
 
     Only masking can reject a batch. Analytics (facts, behaviour) never do: an unreadable analytics
     state starts fresh, and an extractor that fails on an odd event shape yields no analytics for
@@ -106,9 +126,10 @@ def process_batch(batch: Batch, state: SessionState) -> ProcessedBatch:
     Raises:
         MalformedBatch: an event cannot be processed (the message names its index, never its content).
     """
+    scoped, scope_state = _scope(batch, state.scope)
     windows: dict[str, Any] = dict(state.mask.get("windows") or {})
     mask_state = MaskState.from_dict(windows.pop(batch.window_id, {}))
-    masked = mask_events(batch.events, mask_state, policy=batch.policy)
+    masked = mask_events(scoped.events, mask_state, policy=batch.policy)
     evidence = summarize(masked.records)
     fact_state = _load_state(FactState, state.facts)
     try:
@@ -130,7 +151,8 @@ def process_batch(batch: Batch, state: SessionState) -> ProcessedBatch:
         maskings={k: v for k, v in masked.counts.items() if v},
         facts=facts,
         state=SessionState(mask={"windows": _keep_recent(windows, batch.window_id, mask_state.to_dict())},
-                           facts=fact_state.to_dict(), page=last_meta, behaviour=behaviour_state.to_dict()),
+                           facts=fact_state.to_dict(), page=last_meta, behaviour=behaviour_state.to_dict(),
+                           scope=scope_state),
         first_ts=min(stamps) if stamps else None,
         last_ts=max(stamps) if stamps else None,
         has_full_snapshot=any(e["type"] == EventType.FullSnapshot for e in masked.events),
@@ -138,7 +160,24 @@ def process_batch(batch: Batch, state: SessionState) -> ProcessedBatch:
         evidence=tuple(evidence),
         incidents=count_incidents(evidence),
         behaviour=behaviour,
+        scope_dropped=scoped.dropped,
+        scope_rules=scoped.rules,
     )
+
+
+def _scope(batch: Batch, scope_state: dict[str, Any]) -> tuple[ScopeResult, dict[str, Any]]:
+    """The batch filtered by the capture scope, and the session's new scope state (see :class:`SessionState`)."""
+    scope = batch.policy.capture_scope
+    if not scope.allow and not scope.deny:
+        return filter_scope(batch.events, {}, scope), scope_state
+    scope_state = scope_state if isinstance(scope_state, dict) else {}
+    windows: dict[str, Any] = dict(scope_state.get("windows") or {})
+    start = windows.pop(batch.window_id, None)
+    if not isinstance(start, dict):
+        start = scope_state.get("unknown") if isinstance(scope_state.get("unknown"), dict) else {}
+    result = filter_scope(batch.events, start, scope)
+    windows[batch.window_id] = result.state
+    return result, {"windows": dict(list(windows.items())[-MAX_SCOPE_WINDOWS:]), "unknown": dict(OUT_OF_SCOPE)}
 
 
 def _load_state(cls: Any, d: Any) -> Any:

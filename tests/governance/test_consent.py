@@ -265,3 +265,34 @@ def test_a_session_of_another_project_cannot_be_receipted(env, rt) -> None:
                     headers={**headers, "X-Replayvault-Key": other.write_key})
     assert (r.status_code, r.json()["error"]) == (404, "no such session for this project")
     assert [r.decision for r in _rows(rt)] == ["granted"]
+
+
+def test_the_project_policy_sets_tcf_purposes_and_whether_dnt_counts(env) -> None:
+    from replayvault.governance.policies import set_policy
+
+    rt, _project, client, headers = env
+    set_policy(rt, "p1", "consent: {tcf_purposes: [1, 9, 10], honour_dnt: false}\n", "test")
+    # The Perl suite's string (purposes 1, 3, 9, 10) now has every required purpose.
+    answer = _receipt(client, headers, str(uuid.uuid4()), method="tcf", tc_string=PERL_BITFIELD, ts=T0)
+    assert answer["decision"] == "granted"
+    assert _rows(rt)[-1].tcf["required_purposes"] == [1, 9, 10]
+    # DNT no longer refuses; GPC still does.
+    assert _receipt(client, headers, str(uuid.uuid4()), decision="granted", ts=T0, dnt=True)["decision"] == "granted"
+    assert _receipt(client, headers, str(uuid.uuid4()), decision="granted", ts=T0, gpc=True)["decision"] == "refused"
+
+
+def test_the_grant_answer_carries_the_capture_scope_and_ingest_reports_dropped_events(env) -> None:
+    from replayvault.governance.policies import set_policy
+
+    rt, _project, client, headers = env
+    set_policy(rt, "p1", 'capture_scope: {deny: ["/payments/*"]}\n', "test")
+    sid = str(uuid.uuid4())
+    answer = _receipt(client, headers, sid, decision="granted", ts=T0)
+    assert answer["scope"] == {"allow": [], "deny": ["/payments/*"]}
+    batch = events(T0 + 10) + events(T0 + 1_000, href="https://bank.example/payments/card")
+    r = _ingest(client, headers, sid, answer["consent_token"], batch)
+    assert r.status_code == 200 and (r.json()["events"], r.json()["dropped"]) == (6, 3)
+    assert [e["timestamp"] for e in session_events(rt, sid)] == [T0 + 10, T0 + 11, T0 + 410]
+    with rt.sessions() as db:
+        rows = [(i.kind, i.reason, i.rule, i.events) for i in db.scalars(select(IngestIncident))]
+    assert rows == [("scope", "out_of_scope", "/payments/*", 3)]

@@ -84,9 +84,9 @@ def live(rt, chromium) -> Iterator[dict[str, Any]]:
     api, site = f"http://127.0.0.1:{api_port}", f"http://localhost:{site_port}"
     project = ensure_project(rt, "p1", "Consent test", [site])
     page_html = PAGE.format(api=api, key=project.write_key)
-    servers = [start_server(create_app(rt), "127.0.0.1", api_port),
-               start_server(Starlette(routes=[Route("/page.html", lambda r: HTMLResponse(page_html))]),
-                            "127.0.0.1", site_port)]
+    pages = Starlette(routes=[Route("/page.html", lambda r: HTMLResponse(page_html)),
+                              Route("/pay/card.html", lambda r: HTMLResponse(page_html))])
+    servers = [start_server(create_app(rt), "127.0.0.1", api_port), start_server(pages, "127.0.0.1", site_port)]
     context = chromium.new_context()
     block_outside(context)
     yield {"rt": rt, "site": site, "context": context, "project": project}
@@ -237,4 +237,54 @@ def test_a_tcf_cmp_decides_recording_through_its_tc_string(live, tc_string, reco
         assert page.evaluate("() => [replayvault.stats().recording, replayvault.consent.state()]") == [False, "refused"]
         with rt.sessions() as db:
             assert db.scalars(select(Chunk.id)).all() == []
+    assert page.errors == []
+
+
+def _hrefs(events: list[dict]) -> list[str]:
+    """Page URLs in order: Meta events and the tracker's SPA route events."""
+    out = []
+    for e in events:
+        if e["type"] == 4:
+            out.append(e["data"]["href"])
+        elif e["type"] == 5 and e["data"].get("tag") == "rv.route":
+            out.append(e["data"]["payload"]["href"])
+    return out
+
+
+def test_pages_outside_the_capture_scope_are_not_recorded(live) -> None:
+    from replayvault.governance.policies import set_policy
+
+    rt, site = live["rt"], live["site"]
+    set_policy(rt, "p1", 'capture_scope: {deny: ["/pay/*"]}\n', "test")
+    page = _open(live)
+    page.evaluate("() => replayvault.consent.grant()")
+    page.wait_for_function("() => replayvault.stats().recording && !replayvault.stats().paused")
+    _move(page, 4)
+    # A single-page app leaves the scope: rrweb stops; what the payment route shows is never sent.
+    page.evaluate("() => history.pushState({}, '', '/pay/confirm')")
+    page.wait_for_function("() => replayvault.stats().paused")
+    page.evaluate("() => { const p = document.createElement('p'); p.id = 'pay'; p.textContent = 'PAYMENT-STEP-VISIBLE';"
+                  " document.body.appendChild(p); }")
+    _move(page, 4)
+    # Back in scope: a new Meta event and full snapshot, then recording goes on.
+    page.evaluate("() => { document.getElementById('pay').remove(); history.pushState({}, '', '/page.html?step=2'); }")
+    page.wait_for_function("() => !replayvault.stats().paused")
+    _move(page, 4)
+    assert page.evaluate("() => replayvault.flush()") is True
+    sid = page.evaluate("() => replayvault.sessionId()")
+    # A page load outside the scope does not start rrweb at all.
+    page.goto(f"{site}/pay/card.html", wait_until="domcontentloaded")
+    page.wait_for_function("() => window.replayvault && replayvault.stats().recording")
+    assert page.evaluate("() => replayvault.stats().paused") is True
+    _move(page, 4)
+    page.wait_for_timeout(2300)
+    assert page.evaluate("() => replayvault.flush()") is True
+    assert page.evaluate("() => replayvault.sessionId()") == sid
+
+    events = _stored_events(rt, sid)
+    assert _hrefs(events) == [f"{site}/page.html", f"{site}/page.html?step=*"]  # query values masked
+    assert [e["type"] for e in events].count(2) == 2  # one full snapshot per stretch in scope
+    assert "PAYMENT-STEP-VISIBLE" not in str(events) and "/pay/" not in str(events)
+    with rt.sessions() as db:
+        assert db.scalars(select(IngestIncident)).all() == []  # the tracker sent nothing to drop
     assert page.errors == []

@@ -80,7 +80,7 @@ def consent_rules(project: Project) -> ConsentRules:
     """The project's ``consent`` policy section (defaults when the policy has none)."""
     from ..privacy.policy import stored_policy
 
-    return getattr(stored_policy(project.policy), "consent", None) or ConsentRules()
+    return stored_policy(project.policy).consent
 
 
 # -- tokens -----------------------------------------------------------------------------------------
@@ -249,8 +249,7 @@ def record_receipt(rt: "Runtime", project: Project, req: ReceiptRequest, now_ms:
 def _scope_for_tracker(project: Project) -> dict[str, Any]:
     from ..privacy.policy import stored_policy
 
-    scope = getattr(stored_policy(project.policy), "capture_scope", None)
-    return scope.to_tracker() if scope is not None else {"allow": [], "deny": []}
+    return stored_policy(project.policy).capture_scope.to_tracker()
 
 
 def renew(rt: "Runtime", project: Project, session_id: str, token: str, now_ms: int | None = None) -> dict[str, Any]:

@@ -16,6 +16,18 @@ bad patterns are errors naming the field). The default is strict: every register
       jurisdiction: "EU — GDPR Art. 5(1)(e)"
       categories:
         - {name: complaint_evidence, days: 365, urls: ["/complaints/*"], note: "kept for complaint handling"}
+    capture_scope:                       # pages never recorded; default: every page is in scope
+      deny: ["/payments/*", "/cards/*/pin"]        # deny wins over allow
+      allow: []                          # empty: every page not denied; else only matching pages
+      note: "PCI DSS v4.0 6.4.3: payment pages are never recorded"
+    consent:                             # see governance.consent_rules; these are the defaults
+      tcf_purposes: [1, 8, 10]           # TCF v2.2 purposes a TC string must consent to
+      tcf_vendor_id: null                # your IAB vendor id, if any: its consent is needed too
+      honour_dnt: true                   # Do Not Track means no recording (GPC always does)
+
+URL patterns (``urls.*`` excepted, ``retention`` and ``capture_scope``) are those of funnels:
+``*`` matches anything, a pattern starting with ``/`` matches the path of any host (see
+:mod:`replayvault.analytics._patterns`).
 
 Selectors are simple compound CSS selectors (no combinators): ``tag``, ``.class``, ``#id``,
 ``[attr]``, ``[attr=value]`` and combinations such as ``td.amount[data-col=x]``; a comma
@@ -28,19 +40,30 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from functools import lru_cache
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ..strict_yaml import StrictLoader
 from ..errors import InvalidInput, UnknownDetector
+from ..governance.consent_rules import ConsentRules
+from ..strict_yaml import StrictLoader
 from .detectors import REGISTRY, Detector, select
 
-__all__ = ["Policy", "UrlRules", "Retention", "RetentionCategory", "Selector", "parse_policy", "stored_policy", "STRICT",
-           "MAX_RETENTION_DAYS"]
+__all__ = [
+    "MAX_RETENTION_DAYS",
+    "STRICT",
+    "CaptureScope",
+    "Policy",
+    "Retention",
+    "RetentionCategory",
+    "Selector",
+    "UrlRules",
+    "parse_policy",
+    "stored_policy",
+]
 
 _SIMPLE = re.compile(r"""^(?P<tag>[a-zA-Z][a-zA-Z0-9-]*|\*)?(?P<rest>(?:\#[\w-]+|\.[\w-]+|\[[\w-]+(?:=(?:"[^"]*"|'[^']*'|[^\]]*))?\])*)$""")
 _PART = re.compile(r"""\#([\w-]+)|\.([\w-]+)|\[([\w-]+)(?:=("[^"]*"|'[^']*'|[^\]]*))?\]""")
@@ -56,7 +79,7 @@ class Selector:
     attrs: tuple[tuple[str, str | None], ...]
 
     @classmethod
-    def parse(cls, text: str) -> "Selector":
+    def parse(cls, text: str) -> Selector:
         """Parse ``tag#id.class[attr=value]``.
 
         Raises:
@@ -195,14 +218,19 @@ class RetentionCategory(BaseModel):
     @field_validator("urls")
     @classmethod
     def _urls(cls, value: list[str]) -> list[str]:
-        from ..analytics._patterns import url_regex
+        return _url_patterns(value)
 
-        for pattern in value:
-            try:
-                url_regex(pattern)
-            except InvalidInput as exc:
-                raise ValueError(str(exc)) from None
-        return value
+
+def _url_patterns(value: list[str]) -> list[str]:
+    """``value`` when every item is a valid URL pattern (analytics._patterns); ValueError naming the problem."""
+    from ..analytics._patterns import url_regex
+
+    for pattern in value:
+        try:
+            url_regex(pattern)
+        except InvalidInput as exc:
+            raise ValueError(str(exc)) from None
+    return value
 
 
 class Retention(BaseModel):
@@ -231,6 +259,70 @@ class Retention(BaseModel):
         return hashlib.sha256(raw.encode()).hexdigest()
 
 
+@lru_cache(maxsize=1024)
+def _url_matcher(pattern: str) -> Any:
+    from ..analytics._patterns import url_matcher
+
+    return url_matcher(pattern)
+
+
+class CaptureScope(BaseModel):
+    """Which pages may be recorded at all: URL patterns (funnel rules: ``*`` wildcard, ``/path`` matches
+    the path of any host), matched against a page URL without query string and fragment.
+
+    ``deny`` patterns are never recorded and win over ``allow``; an empty ``allow`` (the default) allows
+    every page, a non-empty one only the pages it matches. ``note`` (max 200 characters) records why.
+    At most 100 patterns each. The reason to keep recorders off payment pages: PCI DSS v4.0 requirement
+    6.4.3 asks that every script running on a payment page be authorized and justified, and a session
+    recorder has no business need there (e.g. ``deny: ["/payments/*"]``).
+
+    The tracker does not record out-of-scope pages (:meth:`to_tracker`); ingest drops and counts any
+    that arrive anyway (:mod:`replayvault.governance.scope`).
+
+    Matching is exact and case-sensitive, without percent-decoding (``/Payments/x`` and
+    ``/pay%6Dents/x`` do not match ``/payments/*``): write patterns for the URLs the site really uses.
+    The fragment is ignored too, so hash routes (``/#/payments``) cannot be told apart: such a site
+    needs its payment pages under a path of their own, or an ``allow`` list.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    allow: list[str] = Field(default_factory=list, max_length=100)
+    deny: list[str] = Field(default_factory=list, max_length=100)
+    note: str = Field(default="", max_length=200)
+
+    @field_validator("allow", "deny")
+    @classmethod
+    def _patterns(cls, value: list[str]) -> list[str]:
+        return _url_patterns(value)
+
+    def decide(self, url: str) -> tuple[bool, str]:
+        """``(in scope, deciding pattern)`` for a page ``url`` (its query string and fragment are ignored).
+
+        The first matching ``deny`` pattern puts the page out of scope; otherwise, with a non-empty
+        ``allow``, the first matching ``allow`` pattern puts it in scope and no match puts it out
+        (pattern ``""``); with an empty ``allow`` the page is in scope (pattern ``""``). A URL without
+        scheme that starts with ``/`` is matched as a path. Linear time in the URL length per pattern
+        (no regular expression: see :mod:`replayvault.analytics._patterns`).
+        """
+        url = url.split("#", 1)[0].split("?", 1)[0]
+        if url.startswith("/"):  # a path only: path patterns must still apply ("/payments/x")
+            url = "path:" + url
+        for pattern in self.deny:
+            if _url_matcher(pattern).match(url):
+                return False, pattern
+        if not self.allow:
+            return True, ""
+        for pattern in self.allow:
+            if _url_matcher(pattern).match(url):
+                return True, pattern
+        return False, ""
+
+    def to_tracker(self) -> dict[str, list[str]]:
+        """The JSON the collector hands to the tracker: ``{"allow": [...], "deny": [...]}`` (patterns as set)."""
+        return {"allow": list(self.allow), "deny": list(self.deny)}
+
+
 class Policy(BaseModel):
     """A project's privacy policy (see the module docstring). Immutable once validated."""
 
@@ -243,6 +335,8 @@ class Policy(BaseModel):
     canvas: bool = False
     urls: UrlRules = Field(default_factory=UrlRules)
     retention: Retention = Field(default_factory=Retention)
+    capture_scope: CaptureScope = Field(default_factory=CaptureScope)
+    consent: ConsentRules = Field(default_factory=ConsentRules)
 
     @field_validator("detectors", "disabled_detectors")
     @classmethod

@@ -6,7 +6,7 @@ Collector routes (write key, CORS per project):
     POST /api/v1/consent/renew  a new consent token while the session's grant stands
 Read routes (login cookie or API token; the permission of each is in governance.permissions):
     GET  /api/v1/sessions, /api/v1/sessions/{id}, /api/v1/pages, /api/v1/heatmaps
-    GET  /api/v1/privacy/capture-compliance   sessions without a masking incident / sessions
+    GET  /api/v1/privacy/capture-compliance   stored sessions without a masking incident / stored sessions
     POST /api/v1/sessions/{id}/access   declare purpose + justification -> grant id
     GET  /api/v1/sessions/{id}/events   masked rrweb events under a grant (audited first)
     POST /api/v1/sessions/{id}/seeks    log a jump inside the replay
@@ -101,7 +101,7 @@ def _ingest(rt: Runtime, project: Project, data: bytes) -> dict:
     if admission.request.events:
         res = accept_batch(rt, project, admission.request)
         out.update(duplicate=res.duplicate, events=res.events, maskings=res.maskings,
-                   dropped=admission.dropped + getattr(res, "dropped", 0))
+                   dropped=admission.dropped + res.dropped)
     if admission.consent_token:
         out.update(consent_token=admission.consent_token, token_ttl_ms=admission.token_ttl_ms)
     return out
@@ -172,9 +172,12 @@ def session(request: Request, session_id: str) -> dict:
             "evidence": [r.as_dict() for r in session_evidence(_rt(request), session_id)]}
 
 
-@router.get("/privacy/capture-compliance", summary="Data capture compliance rate")
+@router.get("/privacy/capture-compliance", summary="Masking incidents over the recordings stored now")
 def capture(request: Request, project: str | None = Query(None, max_length=64)) -> dict:
-    """Sessions without a masking incident / sessions: ``{"sessions", "sessions_with_incidents", "incidents", "rate"}``."""
+    """Stored sessions without a masking incident / stored sessions, now: ``{"sessions",
+    "sessions_with_incidents", "incidents", "rate"}`` (the sessions list's banner). The compliance metric
+    ``data_capture`` (``/api/v1/compliance/metrics``) answers for a period and keeps counting recordings
+    deleted since (their incidents come from the audit log), so the two differ once sessions are deleted."""
     return capture_compliance(_rt(request), project)
 
 
