@@ -16,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from consentkit import post_batch
 from staff import PASSWORD, Staff, add_staff
 
 from replayvault.audit.log import row_entry
@@ -64,8 +65,8 @@ class World:
 def ingest(client: TestClient, write_key: str) -> str:
     """Ingest one session through the collector; return its id."""
     sid = str(uuid.uuid4())
-    r = client.post("/api/v1/ingest", json={"session_id": sid, "seq": 0, "events": events()},
-                    headers={"X-Replayvault-Key": write_key, "Origin": ORIGIN})
+    r = post_batch(client, {"session_id": sid, "seq": 0, "events": events()},
+                   {"X-Replayvault-Key": write_key, "Origin": ORIGIN})
     assert r.status_code == 200, r.text
     return sid
 

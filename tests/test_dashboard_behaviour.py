@@ -15,7 +15,6 @@ Three sessions go through the real collector and pipeline (numbers worked out by
 from __future__ import annotations
 
 import html
-import json
 import uuid
 from html.parser import HTMLParser
 from typing import Any
@@ -23,6 +22,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from consentkit import post_batch
 from replayvault.projects_setup import ensure_project
 from replayvault.web.app import create_app
 from staff import add_staff
@@ -97,9 +97,8 @@ def world(tmp_path_factory):
     ids = {}
     for name, events in (("s1", _s1()), ("s2", _s2()), ("s3", _s3())):
         sid = ids[name] = str(uuid.uuid4())
-        r = client.post("/api/v1/ingest", content=json.dumps({"session_id": sid, "seq": 0, "events": events}),
-                        headers={"X-Replayvault-Key": project.write_key, "Content-Type": "application/json",
-                                 "Origin": ORIGIN})
+        r = post_batch(client, {"session_id": sid, "seq": 0, "events": events},
+                       {"X-Replayvault-Key": project.write_key, "Content-Type": "application/json", "Origin": ORIGIN})
         assert r.status_code == 200, r.text
     staff = {role: add_staff(rt, f"b-{role.replace('_', '-')}", [role])
              for role in ("ux_analyst", "compliance_lead", "hr_liaison", "admin")}

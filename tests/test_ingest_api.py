@@ -5,16 +5,18 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import re
 import uuid
 
 import pytest
 from fastapi.testclient import TestClient
 
+from consentkit import grant, post_batch
 from staff import add_staff, read_events
 
 from sqlalchemy import select
 
-from replayvault.db.models import Chunk
+from replayvault.db.models import Chunk, ConsentReceipt, IngestIncident, RecordingSession
 from replayvault.projects_setup import ensure_project
 from replayvault.recordings import session_events
 from replayvault.web.app import create_app
@@ -53,7 +55,9 @@ def _post(client, body, *, key=None, origin=ORIGIN, headers=None, raw=None):
     if origin:
         h["Origin"] = origin
     h.update(headers or {})
-    return client.post("/api/v1/ingest", content=raw if raw is not None else json.dumps(body), headers=h)
+    if raw is not None:
+        return client.post("/api/v1/ingest", content=raw, headers=h)
+    return post_batch(client, body, h)  # with the session's consent token (granted from ts 0 on first use)
 
 
 def _batch(sid: str, seq: int, events=None) -> dict:
@@ -78,7 +82,8 @@ def test_accepts_masks_and_is_idempotent(client) -> None:
 
 def test_gzip_body_and_beacon_key_in_query(client) -> None:
     sid = str(uuid.uuid4())
-    body = gzip.compress(json.dumps(_batch(sid, 0)).encode())
+    token = grant(client, client.write_key, sid, origin=ORIGIN)
+    body = gzip.compress(json.dumps({**_batch(sid, 0), "consent_token": token}).encode())
     r = client.post(f"/api/v1/ingest?key={client.write_key}", content=body,
                     headers={"Content-Encoding": "gzip", "Content-Type": "text/plain", "Origin": ORIGIN})
     assert r.status_code == 200, r.text
@@ -119,12 +124,14 @@ def test_rejections_are_clear_json_and_leave_accepted_data_intact(client, name, 
 
 def test_revoked_consent_gives_409_and_keeps_earlier_chunks(client) -> None:
     sid = str(uuid.uuid4())
-    assert _post(client, _batch(sid, 0)).status_code == 200
-    r = client.post("/api/v1/consent", json={"session_id": sid, "state": "revoked"},
+    assert _post(client, _batch(sid, 0)).status_code == 200  # events 1_700_000_000_000 .. +500
+    r = client.post("/api/v1/consent", json={"session_id": sid, "decision": "withdrawn", "ts": 1_700_000_000_600},
                     headers={"X-Replayvault-Key": client.write_key, "Origin": ORIGIN})
     assert r.status_code == 200
-    r = _post(client, _batch(sid, 1))
-    assert r.status_code == 409 and "revoked" in r.json()["error"]
+    assert r.json() == {"receipt": r.json()["receipt"], "session_id": sid, "decision": "withdrawn"}
+    assert re.fullmatch(r"[0-9a-f]{32}", r.json()["receipt"])
+    r = _post(client, _batch(sid, 1, _snapshot_events(1_700_000_001_000)))  # after the withdrawal
+    assert r.status_code == 409 and "withdrawn" in r.json()["error"]
     assert len(session_events(client.rt, sid)) == 3
 
 
@@ -184,11 +191,17 @@ def test_stored_chunk_tamper_and_missing_key_file_are_clear_errors(client) -> No
 
     with pytest.raises(KeyFileError, match="no key for project"):
         session_events(fresh, sid)
-    # New batches are refused too (no silent new project key), and nothing is half-stored.
+    # New sessions are refused too (no silent new project or consent-token key), and nothing is half-stored:
+    # the grant cannot get a token, so no receipt is stored and no batch can be accepted.
     fresh_client = TestClient(create_app(fresh))
-    fresh_client.write_key, fresh_client.rt = client.write_key, fresh
-    r = _post(fresh_client, _batch(str(uuid.uuid4()), 0))
-    assert r.status_code == 500 and "no key for project" in r.json()["error"]
+    sid = str(uuid.uuid4())
+    r = fresh_client.post("/api/v1/consent", json={"session_id": sid, "decision": "granted", "ts": 0},
+                          headers={"X-Replayvault-Key": client.write_key})
+    assert r.status_code == 500 and r.json()["error"].startswith("no key for project '_consent'")
+    r = fresh_client.post("/api/v1/ingest", json=_batch(sid, 0), headers={"X-Replayvault-Key": client.write_key})
+    assert (r.status_code, r.json()["error"]) == (403, "the batch has no consent token: send a consent receipt first")
+    with fresh.sessions() as db:
+        assert db.scalars(select(ConsentReceipt.id).where(ConsentReceipt.session_id == sid)).all() == []
     assert not fresh.settings.key_file.exists()
 
 
@@ -209,9 +222,12 @@ HOSTILE_BODIES = [
 @pytest.mark.parametrize("name,raw,needle", HOSTILE_BODIES, ids=[h[0] for h in HOSTILE_BODIES])
 def test_hostile_bodies_never_500_and_never_poison_a_session(client, name, raw, needle) -> None:
     sid = "abcdefgh-1"
+    token = grant(client, client.write_key, sid, origin=ORIGIN)
     good = _post(client, _batch(sid, 5))
     assert good.status_code == 200
-    r = _post(client, None, raw=raw)
+    # The hostile body carries the session's valid token, so it meets the parser, masking and storage.
+    assert raw.startswith(b'{"session_id":"abcdefgh-1",')
+    r = _post(client, None, raw=b'{"consent_token":"' + token.encode() + b'",' + raw[1:])
     assert r.status_code in (200, 400), (r.status_code, r.text)
     assert r.headers["content-type"].startswith("application/json")
     if needle is not None:
@@ -232,11 +248,31 @@ def test_concurrent_batches_all_keep_their_analytics_facts(client) -> None:
     import concurrent.futures
 
     sids = [str(uuid.uuid4()) for _ in range(24)]
+    for sid in sids:  # consent first (one by one): the batches are what runs concurrently here
+        grant(client, client.write_key, sid, origin=ORIGIN)
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         codes = list(pool.map(lambda sid: _post(client, _batch(sid, 0)).status_code, sids))
     assert codes == [200] * len(sids)
     facts = {row["session_id"]: row for row in client.rt.analytics.sessions()}
     assert all(facts[sid]["clicks"] == 1 and facts[sid]["page_views"] == 1 for sid in sids)
+
+
+def test_concurrent_receipts_and_first_batches_do_not_block_each_other(client) -> None:
+    """Each visitor's grant and first batch, 8 at a time: the receipt (audit lock, then the database's write
+    lock) and a new session's first batch keep the same lock order, so none waits out the database's
+    busy timeout (which answered 503 while a first batch flushed its session row before the audit lock)."""
+    import concurrent.futures
+
+    def visit(sid: str) -> int:
+        grant(client, client.write_key, sid, origin=ORIGIN)
+        return _post(client, _batch(sid, 0)).status_code
+
+    sids = [str(uuid.uuid4()) for _ in range(24)]
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        codes = list(pool.map(visit, sids))
+    assert codes == [200] * len(sids)
+    with client.rt.sessions() as db:
+        assert sorted(db.scalars(select(ConsentReceipt.session_id))) == sorted(sids)
 
 
 def test_backdrop_snapshot_is_chosen_by_viewport_class_in_the_query(client) -> None:
@@ -256,3 +292,134 @@ def test_backdrop_snapshot_is_chosen_by_viewport_class_in_the_query(client) -> N
     _sid, (meta, _full) = snapshot_for_url(client.rt, "https://bank.example/transfer")
     assert meta["data"]["width"] == 1280
     assert snapshot_for_url(client.rt, "https://bank.example/transfer", viewport_class="mobile") is None
+
+
+# -- the consent gate (governance.consent) through HTTP ------------------------------------------------
+T0 = 1_700_000_000_000
+
+
+def _consent_incidents(rt, sid: str) -> list[tuple[str, int]]:
+    with rt.sessions() as db:
+        rows = db.scalars(select(IngestIncident).where(IngestIncident.session_id == sid, IngestIncident.kind == "consent")
+                          .order_by(IngestIncident.id))
+        return [(row.reason, row.events) for row in rows]
+
+
+def _nothing_stored(rt, sid: str) -> bool:
+    with rt.sessions() as db:
+        return db.get(RecordingSession, sid) is None and not db.scalars(select(Chunk).where(Chunk.session_id == sid)).all()
+
+
+def _forge(token: str) -> str:
+    """The token with one character of its signature changed (the first: never a padding-only character)."""
+    body, sig = token.split(".")
+    return f"{body}.{('B' if sig[0] != 'B' else 'C') + sig[1:]}"
+
+
+def _renew(client, sid: str, token: str):
+    return client.post("/api/v1/consent/renew", json={"session_id": sid, "consent_token": token},
+                       headers={"X-Replayvault-Key": client.write_key, "Origin": ORIGIN})
+
+
+def _withdraw(client, sid: str, ts: int):
+    r = client.post("/api/v1/consent", json={"session_id": sid, "decision": "withdrawn", "ts": ts},
+                    headers={"X-Replayvault-Key": client.write_key, "Origin": ORIGIN})
+    assert r.status_code == 200, r.text
+    return r
+
+
+def test_grant_answers_a_receipt_and_a_token(client) -> None:
+    sid = str(uuid.uuid4())
+    r = client.post("/api/v1/consent", json={"session_id": sid, "decision": "granted", "method": "banner", "ts": T0},
+                    headers={"X-Replayvault-Key": client.write_key, "Origin": ORIGIN})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert set(body) == {"receipt", "session_id", "decision", "consent_token", "token_ttl_ms", "scope"}
+    assert re.fullmatch(r"[0-9a-f]{32}", body["receipt"])
+    assert (body["session_id"], body["decision"], body["token_ttl_ms"]) == (sid, "granted", 900_000)
+    assert re.fullmatch(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}", body["consent_token"])
+    assert r.headers["access-control-allow-origin"] == ORIGIN
+
+
+def test_batch_without_a_consent_token_is_403_and_nothing_is_stored(client) -> None:
+    sid = str(uuid.uuid4())
+    r = client.post("/api/v1/ingest", json=_batch(sid, 0),
+                    headers={"X-Replayvault-Key": client.write_key, "Origin": ORIGIN})
+    assert r.status_code == 403, r.text
+    assert r.json()["error"] == "the batch has no consent token: send a consent receipt first"
+    assert r.headers["access-control-allow-origin"] == ORIGIN  # the tracker can read why
+    assert _nothing_stored(client.rt, sid)
+    assert _consent_incidents(client.rt, sid) == [("no_token", 3)]
+    assert all(row["id"] != sid for row in client.get("/api/v1/sessions").json())
+
+
+def test_a_token_of_another_session_is_403(client) -> None:
+    sid, other = str(uuid.uuid4()), str(uuid.uuid4())
+    token = grant(client, client.write_key, other, origin=ORIGIN)
+    r = _post(client, {**_batch(sid, 0), "consent_token": token})
+    assert r.status_code == 403, r.text
+    assert r.json()["error"] == "the consent token is not valid for this session"
+    assert _nothing_stored(client.rt, sid)
+    assert _consent_incidents(client.rt, sid) == [("invalid_token", 3)]
+    assert _post(client, {**_batch(other, 0), "consent_token": token}).status_code == 200  # its own session
+
+
+def test_a_forged_token_is_403(client) -> None:
+    sid = str(uuid.uuid4())
+    token = grant(client, client.write_key, sid, origin=ORIGIN)
+    r = _post(client, {**_batch(sid, 0), "consent_token": _forge(token)})
+    assert r.status_code == 403, r.text
+    assert r.json()["error"] == "the consent token is not valid for this session"
+    assert _nothing_stored(client.rt, sid)
+    assert _consent_incidents(client.rt, sid) == [("invalid_token", 3)]
+    assert _post(client, {**_batch(sid, 0), "consent_token": token}).status_code == 200  # the real one works
+
+
+def test_a_withdrawn_session_is_409_and_keeps_what_came_before(client) -> None:
+    sid = str(uuid.uuid4())
+    token = grant(client, client.write_key, sid, origin=ORIGIN, ts=T0)
+    assert _post(client, {**_batch(sid, 0, _snapshot_events(T0)), "consent_token": token}).status_code == 200
+    _withdraw(client, sid, T0 + 1_000)
+    r = _post(client, {**_batch(sid, 1, _snapshot_events(T0 + 2_000)), "consent_token": token})
+    assert r.status_code == 409, r.text
+    assert r.json()["error"] == "consent was withdrawn or refused for this session; batch not accepted"
+    assert [e["timestamp"] for e in session_events(client.rt, sid)] == [T0, T0 + 1, T0 + 500]
+    assert _consent_incidents(client.rt, sid) == [("after_withdrawal", 3)]
+    with client.rt.sessions() as db:
+        assert db.get(RecordingSession, sid).chunk_count == 1
+
+
+def test_events_before_the_grant_are_dropped(client) -> None:
+    sid = str(uuid.uuid4())
+    token = grant(client, client.write_key, sid, origin=ORIGIN, ts=T0 + 1_000)
+    # Meta + FullSnapshot from before the banner was answered, then a fresh Meta + FullSnapshot and a click.
+    events = _snapshot_events(T0)[:2] + _snapshot_events(T0 + 1_000)
+    r = _post(client, {**_batch(sid, 0, events), "consent_token": token})
+    assert r.status_code == 200, r.text
+    assert r.json()["dropped"] == 2 and r.json()["events"] == 3
+    stored = session_events(client.rt, sid)
+    assert [(e["type"], e["timestamp"]) for e in stored] == [(4, T0 + 1_000), (2, T0 + 1_001), (3, T0 + 1_500)]
+    assert _consent_incidents(client.rt, sid) == [("outside_consent", 2)]
+
+
+def test_renew_gives_a_new_working_token_until_withdrawal(client) -> None:
+    sid = str(uuid.uuid4())
+    token = grant(client, client.write_key, sid, origin=ORIGIN)
+    r = _renew(client, sid, token)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert set(body) == {"session_id", "consent_token", "token_ttl_ms"}
+    assert (body["session_id"], body["token_ttl_ms"]) == (sid, 900_000)
+    renewed = body["consent_token"]
+    assert re.fullmatch(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}", renewed)
+    assert _post(client, {**_batch(sid, 0), "consent_token": renewed}).status_code == 200
+    assert len(session_events(client.rt, sid)) == 3
+    assert _renew(client, sid, _forge(renewed)).status_code == 403
+    assert _renew(client, str(uuid.uuid4()), renewed).status_code == 403  # bound to its session
+
+    _withdraw(client, sid, T0 + 1_000)
+    r = _renew(client, sid, renewed)
+    assert r.status_code == 409, r.text
+    assert r.json()["error"] == "consent was withdrawn or refused for this session; batch not accepted"
+    assert _post(client, {**_batch(sid, 1, _snapshot_events(T0 + 2_000)), "consent_token": renewed}).status_code == 409
+    assert len(session_events(client.rt, sid)) == 3

@@ -11,6 +11,7 @@ import pytest
 from replayvault.projects_setup import ensure_project
 from replayvault.recordings import session_events
 from conftest import ARTIFACTS, block_outside
+from consentkit import post_batch
 from staff import add_staff, browser_login, browser_open_replay
 
 TS = 1_700_000_000_000
@@ -45,8 +46,8 @@ def test_ingest_strips_scripts_handlers_javascript_urls_and_srcdoc(rt) -> None:
 
     project = ensure_project(rt, "p", "P", [])
     sid = str(uuid.uuid4())
-    r = TestClient(create_app(rt)).post("/api/v1/ingest", json={"session_id": sid, "seq": 0, "events": _hostile_events()},
-                                        headers={"X-Replayvault-Key": project.write_key})
+    r = post_batch(TestClient(create_app(rt)), {"session_id": sid, "seq": 0, "events": _hostile_events()},
+                   {"X-Replayvault-Key": project.write_key})
     assert r.status_code == 200, r.text
     stored = json.dumps(session_events(rt, sid)).lower()
     for needle in ("<script", '"script"', "onerror", "onload", "onclick", "javascript:", "srcdoc", "__pwned", "evil.example"):
@@ -57,8 +58,9 @@ def test_ingest_strips_scripts_handlers_javascript_urls_and_srcdoc(rt) -> None:
 def test_replay_page_runs_none_of_it(rt, live_server, chromium) -> None:
     project = ensure_project(rt, "p", "P", [])
     sid = str(uuid.uuid4())
-    r = httpx.post(f"{live_server}/api/v1/ingest", json={"session_id": sid, "seq": 0, "events": _hostile_events()},
-                   headers={"X-Replayvault-Key": project.write_key})
+    with httpx.Client(base_url=live_server) as http:  # consent receipt, then the batch with its token
+        r = post_batch(http, {"session_id": sid, "seq": 0, "events": _hostile_events()},
+                       {"X-Replayvault-Key": project.write_key})
     assert r.status_code == 200, r.text
 
     context = chromium.new_context(viewport={"width": 1300, "height": 900})

@@ -9,7 +9,8 @@ Hierarchy::
     ├── InvalidInput                 (bad data from a client or a file; never echoes personal data)
     │   ├── MalformedBatch           -> HTTP 400
     │   ├── BatchTooLarge            -> HTTP 413
-    │   └── UnsupportedFormat        (import: not an rrweb array or PostHog export)
+    │   ├── UnsupportedFormat        (import: not an rrweb array or PostHog export)
+    │   └── InvalidTCString          (governance.tcf: a TC string that cannot be decoded) -> HTTP 400
     ├── AccessDenied
     │   ├── InvalidWriteKey          -> HTTP 401
     │   ├── OriginNotAllowed         -> HTTP 403
@@ -26,6 +27,7 @@ Hierarchy::
     │   └── AuditTampered            (verification found altered, missing or reordered entries)
     ├── ConsentRevoked               -> HTTP 409 (consent withdrawn or refused for this session)
     ├── ConsentRequired              -> HTTP 403 (no valid consent token with the batch)
+    ├── ReportRenderFailed           (compliance.report_render: Chromium could not print the PDF)
     ├── VaultError
     │   ├── KeyFileError             (missing or unreadable key file)
     │   └── ChunkIntegrityError      (GCM tag mismatch: changed byte or wrong key)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from consentkit import post_batch
 from staff import add_staff
 
 from replayvault.analytics.behaviour import BehaviourState
@@ -58,9 +59,8 @@ def world(rt):
     client.headers.update(add_staff(rt, "lead", ["compliance_lead"]).headers)
     sid = str(uuid.uuid4())
     for seq, events in enumerate(BATCHES):
-        r = client.post("/api/v1/ingest", content=json.dumps({"session_id": sid, "seq": seq, "events": events}),
-                        headers={"X-Replayvault-Key": project.write_key, "Content-Type": "application/json",
-                                 "Origin": ORIGIN})
+        r = post_batch(client, {"session_id": sid, "seq": seq, "events": events},
+                       {"X-Replayvault-Key": project.write_key, "Content-Type": "application/json", "Origin": ORIGIN})
         assert r.status_code == 200, r.text
         if seq == 1:
             assert [s["kind"] for s in rt.analytics.behaviour_rows("signals", session_id=sid)] == ["rage_click"]

@@ -9,6 +9,7 @@ import uuid
 import pytest
 from fastapi.testclient import TestClient
 
+from consentkit import post_batch
 from replayvault.analytics import _nodes
 from replayvault.analytics._dom import FormDom
 from replayvault.analytics._nodes import NodeMirror
@@ -112,9 +113,8 @@ def client(rt):
 
 
 def _post(client, sid, seq, events):
-    return client.post("/api/v1/ingest", content=json.dumps({"session_id": sid, "seq": seq, "events": events}),
-                       headers={"X-Replayvault-Key": client.write_key, "Content-Type": "application/json",
-                                "Origin": ORIGIN})
+    return post_batch(client, {"session_id": sid, "seq": seq, "events": events},
+                      {"X-Replayvault-Key": client.write_key, "Content-Type": "application/json", "Origin": ORIGIN})
 
 
 def _click(ts, nid):

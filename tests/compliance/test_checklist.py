@@ -35,7 +35,12 @@ def test_seeded_set_colours(seeded, clock) -> None:  # noqa: F811
                            "integration"]
     # capture 5/8 = 62.5 % < 95 %
     assert items["masking_encryption"].status == C.RED and "62.5 %" in items["masking_encryption"].evidence
-    assert items["consent"].status == C.AMBER and "ledger" in items["consent"].evidence
+    # every recorded session has its grant receipt, but X's batch came without a consent token: amber
+    assert items["consent"].status == C.AMBER and items["consent"].facts["consent_incidents"] == 1
+    assert items["consent"].evidence == (
+        "consent rate 66.7 % (8/12); 1 refusals (1 by GPC, 0 by DNT, 0 by TCF), 1 skipped, 2 withdrawn; 1 batches "
+        "refused or trimmed by the consent check: batches without valid consent reached the collector (check the "
+        "site's tracker integration)")
     # verifies, but no checkpoint was signed yet
     assert items["audit_trails"].status == C.AMBER and "no signed checkpoint" in items["audit_trails"].evidence
     # D is past its period and present
@@ -72,16 +77,17 @@ def _clean_world(tmp_path, clock, *, webhook: bool, trained: int, untrained: int
     return rt
 
 
-def test_clean_installation_is_green_but_consent(tmp_path, clock) -> None:  # noqa: F811
+def test_clean_installation_is_green(tmp_path, clock) -> None:  # noqa: F811
     rt = _clean_world(tmp_path, clock, webhook=True, trained=4, untrained=1)
     _save_state(state_path(rt.settings), PushState(next_index=9, url_sha256=hashlib.sha256(URL.encode()).hexdigest(),
                                                    last_success_ms=NOW - 60_000))
     items = _items(rt)
     assert {k: i.status for k, i in items.items()} == {
-        "masking_encryption": C.GREEN, "consent": C.AMBER, "audit_trails": C.GREEN, "retention": C.GREEN,
+        "masking_encryption": C.GREEN, "consent": C.GREEN, "audit_trails": C.GREEN, "retention": C.GREEN,
         "training": C.AMBER,  # 4 of 5 = 80 %: amber
         "reviews": C.GREEN, "integration": C.GREEN}
     assert "3/3" in items["masking_encryption"].evidence
+    assert items["consent"].evidence.startswith("every recorded session has a grant receipt; consent rate 100.0 % (3/3)")
     assert "every project (1) sets its retention policy" in items["retention"].evidence
     # the push failing since: amber
     _save_state(state_path(rt.settings), PushState(next_index=9, url_sha256=hashlib.sha256(URL.encode()).hexdigest(),
@@ -122,3 +128,20 @@ def test_api_checklist(seeded) -> None:  # noqa: F811
     assert items["masking_encryption"]["status"] == "red" and "80.0 %" in items["masking_encryption"]["evidence"]
     assert items["retention"]["status"] == "red"
     assert uuid.UUID(items["retention"]["facts"]["expired_sessions"][0])
+
+
+def test_consent_is_red_for_a_recording_without_receipt_and_amber_without_receipts(tmp_path, clock) -> None:  # noqa: F811
+    from replayvault.ingest.service import accept_batch
+    from replayvault.ingest.validate import IngestRequest
+    from test_metrics import _events
+
+    rt = Runtime(Settings(home=tmp_path / "c", allowed_hosts="testserver"))
+    p = ensure_project(rt, "p1", "P1", [])
+    assert _items(rt)["consent"].status == C.AMBER  # nothing yet: the mechanism is not shown to work
+    assert _items(rt)["consent"].evidence == "no consent receipts in the period: the mechanism is not shown to work"
+    # A session stored without going through the collector's consent check (as before the ledger existed).
+    sid = str(uuid.uuid4())
+    accept_batch(rt, p, IngestRequest(session_id=sid, seq=0, events=_events(False)))
+    item = _items(rt)["consent"]
+    assert item.status == C.RED and item.facts["recorded_without_receipt"] == 1
+    assert item.evidence.startswith("1 recorded sessions have no consent receipt, so their consent cannot be shown")

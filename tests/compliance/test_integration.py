@@ -19,6 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from consentkit import post_batch
 from staff import add_staff
 
 import replayvault.audit.log as audit_log
@@ -246,7 +247,8 @@ def _el(i: int, tag: str, attrs: dict, *kids: dict) -> dict:
 
 def test_incidents_of_real_batches(rt, clock) -> None:
     """Batch 0: an e-mail input value and an e-mail in page text sent in clear (2 incidents) and a script
-    (sanitizing); batch 1: a clear Input event (1 incident). Entries: 0 project, 1 and 2 the batches."""
+    (sanitizing); batch 1: a clear Input event (1 incident). Entries: 0 project, 1 the consent receipt
+    (``consent.receipt``, sent before the first batch), 2 and 3 the batches."""
     project = ensure_project(rt, "p1", "Project 1", [ORIGIN])
     client = TestClient(create_app(rt))
     sid = str(uuid.uuid4())
@@ -261,16 +263,16 @@ def test_incidents_of_real_batches(rt, clock) -> None:
     ]
     for seq, events in enumerate(batches):
         clock.at(seq + 1)
-        r = client.post("/api/v1/ingest", json={"session_id": sid, "seq": seq, "events": events},
-                        headers={"X-Replayvault-Key": project.write_key, "Origin": ORIGIN})
+        r = post_batch(client, {"session_id": sid, "seq": seq, "events": events},
+                       {"X-Replayvault-Key": project.write_key, "Origin": ORIGIN})
         assert r.status_code == 200, r.text
     assert integration.incident_page(rt).lines == [
         {"type": "incident", "source": "masking", "kind": "email", "session": sid, "time_ms": T0 + 2000, "count": 1,
-         "audit_index": 2},
+         "audit_index": 3},
         {"type": "incident", "source": "masking", "kind": "input_value", "session": sid, "time_ms": T0 + 2000, "count": 2,
-         "audit_index": 2},
+         "audit_index": 3},
     ]
-    assert integration.incident_page(rt, since_index=3).lines == []
+    assert integration.incident_page(rt, since_index=4).lines == []
 
 
 # -- HTTP API ---------------------------------------------------------------------------------

@@ -14,9 +14,14 @@ E     p1       45    clean; expired but under a legal hold                 0
 F     p1       1     clean; consent revoked after recording                0
 G     p1       1     consent revoked, nothing recorded                     –
 H     p1       1     consent granted, nothing recorded                     –
+R     p1       1     a grant under Global Privacy Control (a refusal)      –
+Q     p1       1     left without deciding (a ``skipped`` receipt)         –
+X     p1       1     a batch without a consent token (403, an incident)    –
 S     p1       50    two e-mails in clear; crypto-shredded since           2 (audit)
 K     p2       1     clean; read by the lead under a grant                 0
 ====  =======  ====  ====================================================  =========
+
+Every recorded session got its grant receipt (method ``banner``) when its batch arrived.
 
 Audit-only facts: two refusals (a ux_analyst declaring fraud_investigation on A; an untrained lead
 declaring on B), one grant row written without its audit entry (a read the log missed), one
@@ -33,6 +38,7 @@ from fastapi.testclient import TestClient
 
 import replayvault.audit.log as audit_log
 import replayvault.governance.access as access
+import replayvault.governance.consent as consent
 import replayvault.governance.accounts as accounts
 import replayvault.governance.dsar as dsar
 import replayvault.governance.retention as retention
@@ -44,6 +50,7 @@ from replayvault.db.models import AccessGrant
 from replayvault.governance.shredding import shred_session
 from replayvault.projects_setup import ensure_project
 from replayvault.web.app import create_app
+from consentkit import post_batch
 from staff import add_staff, grant
 
 DAY_MS = 86_400_000
@@ -62,7 +69,7 @@ class Clock:
 def clock(monkeypatch) -> Clock:  # type: ignore[no-untyped-def]
     c = Clock()
     for mod, name in ((service, "_now_ms"), (retention, "_now"), (shredding, "_now"), (access, "_now"),
-                      (accounts, "_now"), (reviews, "_now"), (dsar, "_now")):
+                      (accounts, "_now"), (reviews, "_now"), (dsar, "_now"), (consent, "_now")):
         monkeypatch.setattr(mod, name, c)
     monkeypatch.setattr(audit_log, "time", SimpleNamespace(time=lambda: c.ms / 1000))
     return c
@@ -86,18 +93,22 @@ def _at(clock: Clock, age_days: float):  # type: ignore[no-untyped-def]
 def _ingest(client: TestClient, key: str, clock: Clock, age: float, leak: bool = False) -> str:
     sid = str(uuid.uuid4())
     _at(clock, age)
-    r = client.post("/api/v1/ingest", json={"session_id": sid, "seq": 0, "events": _events(leak)},
-                    headers={"X-Replayvault-Key": key})
+    r = post_batch(client, {"session_id": sid, "seq": 0, "events": _events(leak)}, {"X-Replayvault-Key": key})
     clock.ms = NOW
     assert r.status_code == 200, r.text
     return sid
 
 
-def _consent(client: TestClient, key: str, clock: Clock, sid: str, state: str, age: float = 1) -> None:
+def _consent(client: TestClient, key: str, clock: Clock, sid: str, decision: str, age: float = 1,
+             expect: str | None = None, **fields) -> None:  # type: ignore[no-untyped-def]
+    """A consent receipt sent ``age`` days before NOW (browser time then: after every seeded event)."""
     _at(clock, age)
-    r = client.post("/api/v1/consent", json={"session_id": sid, "state": state}, headers={"X-Replayvault-Key": key})
+    clock.ms += 1000  # after that day's batches (whose grants arrive at the same ms)
+    r = client.post("/api/v1/consent", json={"session_id": sid, "decision": decision, "ts": clock.ms, **fields},
+                    headers={"X-Replayvault-Key": key})
     clock.ms = NOW
     assert r.status_code == 200, r.text
+    assert r.json()["decision"] == (expect or decision)
 
 
 @pytest.fixture
@@ -115,10 +126,18 @@ def seeded(rt, clock):  # type: ignore[no-untyped-def]
     _at(clock, 45)
     retention.place_hold(rt, ids["E"], "CASE-7 litigation", "user:test")
     clock.ms = NOW
-    _consent(client, k1, clock, ids["F"], "revoked")
+    _consent(client, k1, clock, ids["F"], "withdrawn")
     ids["G"], ids["H"] = str(uuid.uuid4()), str(uuid.uuid4())
-    _consent(client, k1, clock, ids["G"], "revoked")
+    _consent(client, k1, clock, ids["G"], "withdrawn")
     _consent(client, k1, clock, ids["H"], "granted")
+    ids["R"], ids["Q"], ids["X"] = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
+    _consent(client, k1, clock, ids["R"], "granted", gpc=True, expect="refused")
+    _consent(client, k1, clock, ids["Q"], "skipped")
+    _at(clock, 1)
+    r = client.post("/api/v1/ingest", json={"session_id": ids["X"], "seq": 0, "events": _events(False)},
+                    headers={"X-Replayvault-Key": k1})
+    clock.ms = NOW
+    assert r.status_code == 403
     assert shred_session(rt, ids["S"], action="retention.deleted", actor="test", reason="retention") is not None
 
     lead = add_staff(rt, "lead", ["compliance_lead"])
@@ -172,15 +191,21 @@ def test_data_capture_rate(seeded) -> None:
 def test_consent_rate(seeded) -> None:
     ids = seeded.ids
     m = _by_name(seeded.rt)["consent"]
-    # known: A B C D E F G H K S = 10; recorded with consent granted: A B C D E K S = 7 (F was revoked)
-    assert (m.numerator, m.denominator, m.value) == (7, 10, 0.7)
-    assert m.detail == {"recorded_with_consent": 7, "withdrawn_after_recording": 1, "withdrawn_before_recording": 1,
-                        "granted_not_recorded": 1, "refusals": None, "skipped": None}
-    assert any("not yet recorded" in n for n in m.notes)
+    # the tracker ran (a receipt): A B C D E F G H K S R Q = 12 (X sent a batch but no receipt: not counted;
+    # no recorded session lacks a receipt). Recorded under a grant receipt: A B C D E F K S = 8 (F withdrew
+    # after recording: the recording stays lawful, GDPR Art. 7(3)).
+    assert (m.numerator, m.denominator, m.value) == (8, 12, 8 / 12)
+    assert m.detail == {"recorded_with_consent": 8, "refusals": 1, "refusals_gpc": 1, "refusals_dnt": 0,
+                        "refusals_tcf": 0, "skipped": 1, "refused_then_granted": 0, "withdrawn_after_recording": 1,
+                        "withdrawn_before_recording": 1, "granted_not_recorded": 1, "recorded_without_receipt": 0,
+                        "imported": 0, "by_method": {"banner": 11}}  # Q's only receipt is "skipped": no decision
     assert m.links["withdrawn_after_recording"]["ids"] == [ids["F"]]
-    # last 10 days: known A B C F G H K = 7; recorded with consent A B C K = 4
+    assert (m.links["refusals"], m.links["skipped"]) == ({"kind": "receipt", "total": 1, "ids": [ids["R"]]},
+                                                       {"kind": "receipt", "total": 1, "ids": [ids["Q"]]})
+    assert sorted(m.links["recorded_with_consent"]["ids"]) == sorted(ids[k] for k in "ABCDEFKS")
+    # last 10 days: first receipts of A B C F G H K R Q = 9; recorded with consent A B C F K = 5
     recent = _by_name(seeded.rt, M.parse_period("2026-11-20", "2026-11-30"))["consent"]
-    assert (recent.numerator, recent.denominator) == (4, 7)
+    assert (recent.numerator, recent.denominator) == (5, 9)
 
 
 def test_access_log_completeness(seeded) -> None:
@@ -199,12 +224,15 @@ def test_access_log_completeness(seeded) -> None:
 
 def test_incident_rate(seeded) -> None:
     m = _by_name(seeded.rt)["incident_rate"]
-    # 8 recorded sessions; masking 2 + 2 + 2 = 6 -> 750 per 1,000; access refusals 2 -> 250; total 1,000
-    assert m.detail["counts"] == {"masking": 6, "scope": 0, "consent": 0, "access_policy": 2}
-    assert m.detail["per_1000"] == {"masking": 750.0, "scope": 0.0, "consent": 0.0, "access_policy": 250.0}
-    assert (m.numerator, m.denominator, m.value) == (8, 8, 1000.0)
-    assert any("scope" in n and "not yet recorded" in n for n in m.notes)
+    # 8 recorded sessions; masking 2 + 2 + 2 = 6 -> 750 per 1,000; access refusals 2 -> 250; X's batch without
+    # a token: 1 consent incident (its 2 events) -> 125; total 9 -> 1,125
+    assert m.detail["counts"] == {"masking": 6, "scope": 0, "consent": 1, "access_policy": 2}
+    assert m.detail["per_1000"] == {"masking": 750.0, "scope": 0.0, "consent": 125.0, "access_policy": 250.0}
+    assert (m.detail["reasons"], m.detail["events_dropped"]) == ({"scope": {}, "consent": {"no_token": 1}},
+                                                                 {"scope": 0, "consent": 2})
+    assert (m.numerator, m.denominator, m.value) == (9, 8, 1125.0)
     assert m.links["access_policy"]["total"] == 2
+    assert m.links["consent"] == {"kind": "session", "total": 1, "ids": [seeded.ids["X"]]}
     # p2: 1 recorded session (K), no masking incident, no refusal about K -> 0 per 1,000
     assert _by_name(seeded.rt, M.Period(project="p2"))["incident_rate"].value == 0.0
 
@@ -251,7 +279,7 @@ def test_api_metrics_and_links(seeded) -> None:
     got = {m["name"]: m for m in body["metrics"]}
     assert list(got) == list(M.METRICS)
     assert (got["data_capture"]["numerator"], got["data_capture"]["denominator"]) == (4, 7)
-    assert got["consent"]["detail"]["refusals"] is None
+    assert (got["consent"]["numerator"], got["consent"]["denominator"]) == (7, 11)  # p1: the 12 but K
     assert c.get("/api/v1/compliance/metrics", params={"from": "nope"}, headers=lead.headers).status_code == 400
     assert c.get("/api/v1/compliance/metrics", headers=seeded.ux.headers).status_code == 403
 

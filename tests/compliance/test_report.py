@@ -76,39 +76,35 @@ def test_weeks_of_the_period(built) -> None:
     assert sum(w["partial"] for w in weeks) == 2
 
 
-def _stable(vnd: dict[str, tuple]) -> dict[str, tuple]:
-    """Consent's denominator (sessions where the tracker ran) is being reworked with the consent ledger:
-    compare its numerator here; :func:`test_weekly_values_are_the_metrics_of_each_week` checks the rest."""
-    return {k: (v if k != "consent" else v[1]) for k, v in vnd.items()}
-
-
 def test_weekly_values_worked_out_by_hand(built) -> None:
     empty = {"data_capture": (None, 0, 0), "consent": (None, 0, 0), "access_log": (None, 0, 0),
              "incident_rate": (None, 0, 0), "retention": (None, 0, 0)}
     for label in ("2026-W40", "2026-W44", "2026-W45", "2026-W46", "2026-W47"):
-        assert _stable(_vnd(built, label)) == _stable(empty), label
+        assert _vnd(built, label) == empty, label
     # W41: S recorded (2 incidents from its chunk.ingested entry), shredded since: not stored
-    assert _stable(_vnd(built, "2026-W41")) == {"data_capture": (0.0, 0, 1), "consent": 1,
+    # (each recorded session's grant receipt arrived with its batch: consent 1/1 in W41-W43)
+    assert _vnd(built, "2026-W41") == {"data_capture": (0.0, 0, 1), "consent": (1.0, 1, 1),
                                                 "access_log": (None, 0, 0), "incident_rate": (2000.0, 2, 1),
                                        "retention": (None, 0, 0)}
     # W42: E clean; past expiry but held -> inside its retention
-    assert _stable(_vnd(built, "2026-W42")) == {"data_capture": (1.0, 1, 1), "consent": 1,
+    assert _vnd(built, "2026-W42") == {"data_capture": (1.0, 1, 1), "consent": (1.0, 1, 1),
                                        "access_log": (None, 0, 0), "incident_rate": (0.0, 0, 1),
                                        "retention": (1.0, 1, 1)}
     # W43: D leaky (2 incidents) and expired without a hold
-    assert _stable(_vnd(built, "2026-W43")) == {"data_capture": (0.0, 0, 1), "consent": 1,
+    assert _vnd(built, "2026-W43") == {"data_capture": (0.0, 0, 1), "consent": (1.0, 1, 1),
                                        "access_log": (None, 0, 0), "incident_rate": (2000.0, 2, 1),
                                        "retention": (0.0, 0, 1)}
-    # W48: recorded A B C F K = 5, B leaky -> 4/5; known 7 (+G, H), granted and recorded A B C K = 4;
-    # masking 2 in 5 sessions -> 400 per 1,000 (the refusals are on Nov 30); all 5 inside retention
-    assert _stable(_vnd(built, "2026-W48")) == {"data_capture": (0.8, 4, 5), "consent": 4,
-                                       "access_log": (None, 0, 0), "incident_rate": (400.0, 2, 5),
+    # W48: recorded A B C F K = 5, B leaky -> 4/5; the tracker ran for A B C F K G H R Q = 9, recorded under a
+    # grant A B C F K = 5; masking 2 + X's batch without a token 1 = 3 in 5 sessions -> 600 per 1,000 (the
+    # access refusals are on Nov 30); all 5 inside retention
+    assert _vnd(built, "2026-W48") == {"data_capture": (0.8, 4, 5), "consent": (5 / 9, 5, 9),
+                                       "access_log": (None, 0, 0), "incident_rate": (600.0, 3, 5),
                                        "retention": (1.0, 5, 5)}
-    assert _week(built, "2026-W48")["incidents"]["counts"] == {"masking": 2, "scope": 0, "consent": 0,
+    assert _week(built, "2026-W48")["incidents"]["counts"] == {"masking": 2, "scope": 0, "consent": 1,
                                                                "access_policy": 0}
     # W49 (Nov 30 only): no session; the reads: grants A, K, g_missing, export of B -> 3 of 4 logged;
     # two refusals but no recorded session -> no rate
-    assert _stable(_vnd(built, "2026-W49")) == {"data_capture": (None, 0, 0), "consent": 0,
+    assert _vnd(built, "2026-W49") == {"data_capture": (None, 0, 0), "consent": (None, 0, 0),
                                                 "access_log": (0.75, 3, 4), "incident_rate": (None, 2, 0),
                                                 "retention": (None, 0, 0)}
 
@@ -123,12 +119,12 @@ def test_weekly_values_are_the_metrics_of_each_week(world, built) -> None:
 def test_overall_metrics_and_sections(world, built) -> None:
     d = built.data
     got = {m["name"]: (m["value"], m["numerator"], m["denominator"]) for m in d["metrics"]}
-    assert _stable(got) == {"data_capture": (0.625, 5, 8), "consent": 7, "access_log": (0.75, 3, 4),
-                            "incident_rate": (1000.0, 8, 8), "retention": (6 / 7, 6, 7)}
+    assert got == {"data_capture": (0.625, 5, 8), "consent": (8 / 12, 8, 12), "access_log": (0.75, 3, 4),
+                   "incident_rate": (1125.0, 9, 8), "retention": (6 / 7, 6, 7)}
     assert d["period"] == {"from_ms": PERIOD.from_ms, "to_ms": NOW + DAY_MS, "project": None,
                            "first_day": "2026-10-01", "last_day": "2026-11-30"}
     assert d["projects"] == ["p1", "p2"] and d["generated_ms"] == NOW
-    assert d["incidents"]["counts"] == {"masking": 6, "scope": 0, "consent": 0, "access_policy": 2}
+    assert d["incidents"]["counts"] == {"masking": 6, "scope": 0, "consent": 1, "access_policy": 2}
     assert [i["key"] for i in d["checklist"]][:2] == ["masking_encryption", "consent"]
     # reads by purpose: every grant, view and export in the seed declared compliance_audit
     assert d["use"]["by_purpose"] == {"compliance_audit": {"access_declared": 2, "view": 2, "export_requested": 1,
@@ -173,16 +169,15 @@ def test_html_has_every_section_and_the_exact_values(world, built) -> None:
                     "reviews", "use", "heatmap-use", "audit"):
         assert f'id="{section}"' in html, section
     card = lambda name: html.split(f'id="m-{name}"')[1].split('class="metric"')[0]
-    c = next(m for m in built.data["metrics"] if m["name"] == "consent")
-    for name, value, ratio in (("data_capture", "62.5 %", "5 / 8"),
-                               ("consent", R.fmt_value(c["value"], "share"), f"7 / {c['denominator']}"),
-                               ("access_log", "75.0 %", "3 / 4"), ("incident_rate", "1,000.0", "8 / 8"),
+    for name, value, ratio in (("data_capture", "62.5 %", "5 / 8"), ("consent", "66.7 %", "8 / 12"),
+                               ("access_log", "75.0 %", "3 / 4"), ("incident_rate", "1,125.0", "9 / 8"),
                                ("retention", "85.7 %", "6 / 7")):
         assert f'class="value">{value}</div>' in card(name) and ratio in card(name), name
     assert html.count("<svg") == 5 and "W49*" in html and "(partial)" in html
-    # the weekly table: W48 capture 80.0 % (4/5), incident rate 400.0 (2/5), retention 100.0 % (5/5)
+    # the weekly table: W48 capture 80.0 % (4/5), consent 55.6 % (5/9), incident rate 600.0 (3/5), retention 100.0 % (5/5)
     w48 = html.split("2026-W48")[1].split("</tr>")[0]
-    assert "80.0 %" in w48 and "4/5" in w48 and "400.0" in w48 and "2/5" in w48 and "5/5" in w48
+    assert "80.0 %" in w48 and "4/5" in w48 and "55.6 %" in w48 and "5/9" in w48 and "600.0" in w48 and "3/5" in w48
+    assert "5/5" in w48
     cp = world.rt.audit.latest_checkpoint()
     assert str(cp.size) in html and cp.root.hex() in html and world.rt.audit.verifier_key in html
     assert "heatmap use is not recorded" in html.lower()

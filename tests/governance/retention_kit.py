@@ -13,6 +13,7 @@ import pytest
 from cryptography.exceptions import InvalidTag
 from sqlalchemy import select
 
+from consentkit import post_batch
 from govkit import ORIGIN, Clock, events
 
 from replayvault.db.models import Chunk, RecordingSession
@@ -52,7 +53,7 @@ def record(client, write_key: str, sid: str, clock: Clock, *, age_days: float = 
     if subject is not None:
         body["subject"] = subject
     try:
-        r = client.post("/api/v1/ingest", json=body, headers={"X-Replayvault-Key": write_key, "Origin": ORIGIN})
+        r = post_batch(client, body, {"X-Replayvault-Key": write_key, "Origin": ORIGIN})
     finally:
         clock.now = now
     assert r.status_code == 200, r.text

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from consentkit import post_batch
 from govkit import ORIGIN, World, audit_rows, audit_text, csrf_of, login, world  # noqa: F401  (fixture)
 from retention_kit import (DAY_MS, NOW, OLD_URL, clock, copy_chunks, database_bytes, opens, page_events,  # noqa: F401
                            record, stored_data_keys)
@@ -50,9 +51,9 @@ def test_sessions_are_linked_by_a_keyed_digest_never_the_id(subject_world: World
     assert _digest(rt) != hashlib.sha256(SUBJECT.encode()).hexdigest()  # keyed: not a plain hash of the id
     assert SUBJECT.encode() not in database_bytes(rt)
     # a session belongs to one data subject
-    r = subject_world.client.post("/api/v1/ingest", json={"session_id": S1, "seq": 1, "subject": "cust-1111",
-                                                         "events": page_events(OLD_URL)},
-                                  headers={"X-Replayvault-Key": subject_world.write_key, "Origin": ORIGIN})
+    r = post_batch(subject_world.client, {"session_id": S1, "seq": 1, "subject": "cust-1111",
+                                          "events": page_events(OLD_URL)},
+                   {"X-Replayvault-Key": subject_world.write_key, "Origin": ORIGIN})
     assert (r.status_code, r.json()["error"]) == (400, "'subject' differs from the data subject this session is "
                                                        "linked to; another subject needs a new session")
 
@@ -88,14 +89,21 @@ def test_export_zip_holds_exactly_the_subjects_live_sessions(subject_world: Worl
         assert meta["consent"] == "granted" and meta["retention"]["legal_hold"] is False
     assert read(f"sessions/{S1}/metadata.json")["retention"] == {
         "days": 30, "category": None, "expires_ms": NOW - 5 * DAY_MS + 30 * DAY_MS, "legal_hold": False}
-    assert read("consent_receipts.json") == []
-    assert any("consent_receipts.json is an empty list" in n for n in manifest["notes"])
+    receipts = read("consent_receipts.json")
+    # the grant each session's first batch came with (consentkit: method banner, browser time 0), oldest first
+    assert [(c["session_id"], c["decision"], c["method"], c["client_ms"]) for c in receipts] == [
+        (S1, "granted", "banner", 0), (S2, "granted", "banner", 0)]
+    assert any(n.startswith("consent_receipts.json holds every consent receipt of these sessions")
+               for n in manifest["notes"])
     entries = read("audit_entries.json")
-    # per session: its ingest, the purpose declared and the view above; oldest first
+    # per session: its consent receipt and ingest, the purpose declared and the view above; oldest first
     assert [(e["action"], e["resource"]) for e in entries] == [
-        ("chunk.ingested", f"session:{S1}"), ("chunk.ingested", f"session:{S2}"),
+        ("consent.receipt", f"session:{S1}"), ("chunk.ingested", f"session:{S1}"),
+        ("consent.receipt", f"session:{S2}"), ("chunk.ingested", f"session:{S2}"),
         ("recording.access_declared", f"session:{S1}"), ("recording.view", f"session:{S1}"),
         ("recording.access_declared", f"session:{S2}"), ("recording.view", f"session:{S2}")]
+    assert [(e["details"]["receipt"], e["details"]["sha256"]) for e in entries if e["action"] == "consent.receipt"] == [
+        (c["id"], c["sha256"]) for c in receipts]
     new = audit_rows(rt)[first:]
     assert [(e["action"], e["resource"], e["purpose"], e["justification"]) for e in new] == [
         ("dsar.export", f"dsar:{req['id']}", "dsar", f"DSAR {req['id']}")]

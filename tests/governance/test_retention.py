@@ -9,6 +9,7 @@ import json
 import pytest
 from sqlalchemy import select
 
+from consentkit import post_batch
 from govkit import ORIGIN, World, audit_rows, world  # noqa: F401  (fixture)
 from retention_kit import (DAY_MS, NOW, OLD_URL, SHARED_URL, clock, copy_chunks, database_bytes, opens,  # noqa: F401
                            page_events, record, stored_data_keys)
@@ -179,16 +180,16 @@ def test_a_31_day_old_session_under_a_30_day_policy_is_absent_from_every_api_bef
             result = sweep(rt, actor="cli")
             assert [s.session_id for s in result.shredded] == [OLD]
     assert client.get(f"/sessions/{OLD}", headers=po.headers).status_code == 404
-    r = client.post("/api/v1/ingest", json={"session_id": OLD, "seq": 5, "events": page_events(OLD_URL)},
-                    headers={"X-Replayvault-Key": world.write_key, "Origin": ORIGIN})
+    r = post_batch(client, {"session_id": OLD, "seq": 5, "events": page_events(OLD_URL)},
+                   {"X-Replayvault-Key": world.write_key, "Origin": ORIGIN})
     assert (r.status_code, r.json()["error"]) == (
         410, "this session was deleted (retention period ended or erasure); batch not accepted")
 
 
 def test_an_expired_session_is_refused_by_the_collector_before_the_sweep(clock, world: World) -> None:
     record(world.client, world.write_key, OLD, clock, age_days=31, href=OLD_URL)
-    r = world.client.post("/api/v1/ingest", json={"session_id": OLD, "seq": 1, "events": page_events(OLD_URL)},
-                          headers={"X-Replayvault-Key": world.write_key, "Origin": ORIGIN})
+    r = post_batch(world.client, {"session_id": OLD, "seq": 1, "events": page_events(OLD_URL)},
+                   {"X-Replayvault-Key": world.write_key, "Origin": ORIGIN})
     assert r.status_code == 410
     assert _row(world.rt, OLD).chunk_count == 1
 

@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from consentkit import post_batch
 from govkit import World, audit_rows, csrf_of, login, world  # noqa: F401  (fixture)
 from retention_kit import DAY_MS, NOW, OLD_URL, clock, record  # noqa: F401
 from staff import add_staff
@@ -110,9 +111,9 @@ def test_the_collector_checks_the_subject_field(world: World) -> None:
     from retention_kit import page_events
 
     for bad in ("jane@bank.example", "with space", "x" * 129, "", 4242, ["a"]):
-        r = world.client.post("/api/v1/ingest", json={"session_id": "subject-check-1", "seq": 0, "subject": bad,
-                                                      "events": page_events(OLD_URL)},
-                              headers={"X-Replayvault-Key": world.write_key, "Origin": "http://127.0.0.1:8001"})
+        r = post_batch(world.client, {"session_id": "subject-check-1", "seq": 0, "subject": bad,
+                                      "events": page_events(OLD_URL)},
+                       {"X-Replayvault-Key": world.write_key, "Origin": "http://127.0.0.1:8001"})
         assert (r.status_code, r.json()["error"]) == (
             400, "'subject' must be a pseudonymous id of 1-128 letters, digits, '.', '_', ':' or '-'"), bad
         assert "jane" not in r.text

@@ -7,6 +7,7 @@ import uuid
 
 from fastapi.testclient import TestClient
 
+from consentkit import post_batch
 from ._rr import add, el, full, input_ev, meta, mutation, tx
 from replayvault.pipeline import Batch, SessionState, process_batch
 from replayvault.privacy.evidence import EvidenceRow, location_of
@@ -78,8 +79,8 @@ def test_incidents_are_counted_per_session_and_give_the_compliance_rate(rt) -> N
               leaky: [meta("https://bank.example/a"), full(el(12, "p", {}, tx(13, "mail jane@example.com or "
                                                                               "joe@example.com")))]}
     for sid, events in bodies.items():
-        r = client.post("/api/v1/ingest", json={"session_id": sid, "seq": 0, "events": events},
-                        headers={"X-Replayvault-Key": project.write_key})
+        r = post_batch(client, {"session_id": sid, "seq": 0, "events": events},
+                       {"X-Replayvault-Key": project.write_key})
         assert r.status_code == 200, r.text
     detail = client.get(f"/api/v1/sessions/{leaky}", headers=lead.headers).json()
     assert detail["incidents"] == 2

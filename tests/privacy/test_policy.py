@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from consentkit import post_batch
 from ._rr import el, full, meta, tx
 from replayvault.audit.query import search_entries
 from replayvault.cli import app
@@ -128,7 +129,7 @@ def test_policy_via_cli_and_api_is_audited_and_applied_to_ingest(rt, tmp_path) -
     assert [e["actor"] for e in changes] == [f"user:{po.user_id}", "cli"]
     assert changes[0]["details"]["previous_sha256"] == changes[1]["details"]["sha256"]
     sid = str(uuid.uuid4())
-    r = client.post("/api/v1/ingest", json={"session_id": sid, "seq": 0, "events": [
-        full(el(10, "span", {"class": "balance"}, tx(11, "EUR 48,213.07")))]}, headers={"X-Replayvault-Key": project.write_key})
+    r = post_batch(client, {"session_id": sid, "seq": 0, "events": [
+        full(el(10, "span", {"class": "balance"}, tx(11, "EUR 48,213.07")))]}, {"X-Replayvault-Key": project.write_key})
     assert r.status_code == 200, r.text
     assert "48,213" not in json.dumps(session_events(rt, sid))

@@ -31,6 +31,7 @@ table.kv { margin: 0; font-size: 8pt; width: auto; }
 table.kv th { font-weight: normal; color: #445; padding: 0.4mm 3mm 0.4mm 0; border: 0; background: none; }
 table.kv td { padding: 0.4mm 0; border: 0; font-variant-numeric: tabular-nums; }
 table.kv table.kv th { padding-left: 0; }
+.kv-cols { display: flex; gap: 8mm; align-items: flex-start; }
 .cover { min-height: 240mm; display: flex; flex-direction: column; }
 .cover .kicker { text-transform: uppercase; letter-spacing: 0.12em; color: #1f4e79; font-size: 9pt; margin-top: 30mm; }
 .cover dl { display: grid; grid-template-columns: 42mm 1fr; gap: 1.5mm 4mm; margin: 8mm 0; font-size: 10pt; }

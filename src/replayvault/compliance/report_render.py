@@ -42,6 +42,9 @@ LABELS = {
     "views_without_grant": "views citing no grant", "counts": "count", "per_1000": "per 1,000 sessions",
     "expired_but_present": "expired but present (must be 0)", "held_past_expiry": "kept past expiry under legal hold",
     "without_period": "without a retention period", "now_ms": "evaluated at",
+    "refusals_gpc": "refused by GPC", "refusals_dnt": "refused by DNT", "refusals_tcf": "refused by TCF",
+    "refused_then_granted": "refused, then granted", "recorded_without_receipt": "recorded without a receipt",
+    "imported": "imported (left out)", "reasons": "reasons", "events_dropped": "events dropped",
 }
 
 
@@ -93,11 +96,28 @@ def _cell(key: str, value: Any) -> Markup | str:
     return _num(value)
 
 
+#: A metric's detail with more plain (not nested) entries than this is laid out in two columns.
+KV_COLUMNS_FROM = 8
+
+
 def _kv(d: dict[str, Any]) -> Markup:
     esc = Markup.escape
-    rows = "".join(f"<tr><th>{esc(LABELS.get(str(k), str(k).replace('_', ' ')))}</th><td>{esc(_cell(str(k), v))}</td></tr>"
-                   for k, v in d.items())
-    return Markup(f'<table class="kv">{rows}</table>') if rows else Markup('<span class="dim">none</span>')
+
+    def rows(items: list[tuple[Any, Any]]) -> str:
+        return "".join(f"<tr><th>{esc(LABELS.get(str(k), str(k).replace('_', ' ')))}</th>"
+                       f"<td>{esc(_cell(str(k), v))}</td></tr>" for k, v in items)
+
+    items = list(d.items())
+    if not items:
+        return Markup('<span class="dim">none</span>')
+    plain = [kv for kv in items if not isinstance(kv[1], dict)]
+    if len(plain) > KV_COLUMNS_FROM:  # e.g. the consent metric: keep its card short on the page
+        half = (len(plain) + 1) // 2
+        nested = [kv for kv in items if isinstance(kv[1], dict)]
+        cols = "".join(f'<table class="kv">{rows(part)}</table>' for part in (plain[:half], plain[half:]))
+        tail = f'<table class="kv">{rows(nested)}</table>' if nested else ""
+        return Markup(f'<div class="kv-cols">{cols}</div>{tail}')
+    return Markup(f'<table class="kv">{rows(items)}</table>')
 
 
 # -- charts -----------------------------------------------------------------------------------------

@@ -409,13 +409,15 @@ class ConsentReceipt(Base):
     decided_ms: Mapped[int] = mapped_column(BigInteger)
     received_ms: Mapped[int] = mapped_column(BigInteger, index=True)
     sha256: Mapped[str] = mapped_column(String(64))
+    #: Index of the receipt's ``consent.receipt`` audit entry: orders receipts by arrival, ties included.
+    audit_idx: Mapped[int] = mapped_column(BigInteger, unique=True)
 
 
 class IngestIncident(Base):
     """Events the collector refused or dropped for a reason of law, not of format: ``kind`` ``scope``
     (pages outside the project's capture scope) or ``consent`` (no valid consent token, events outside a
     granted period, events after a withdrawal). ``reason`` names the rule (e.g. ``out_of_scope``,
-    ``before_consent``, ``after_withdrawal``, ``invalid_token``), ``rule`` the scope pattern that matched
+    ``outside_consent``, ``after_withdrawal``, ``no_token``, ``invalid_token``, ``expired_token``), ``rule`` the scope pattern that matched
     (configuration, never a URL), ``events`` how many events were dropped. One row per batch and reason."""
 
     __tablename__ = "ingest_incidents"

@@ -49,7 +49,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from ..db.models import ConsentReceipt, IngestIncident, Project
-from ..errors import ConsentRequired, ConsentRevoked, NotFound
+from ..errors import ConsentRequired, ConsentRevoked, KeyFileError, NotFound
 from ..ingest.validate import IngestRequest, ReceiptRequest
 from .consent_rules import ConsentRules
 
@@ -92,8 +92,28 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def _mac(rt: "Runtime", body: str) -> bytes:
-    return hmac.new(rt.keys.kek(TOKEN_KEY, create=True), b"rv-consent-v1." + body.encode(), hashlib.sha256).digest()
+def _token_key(rt: "Runtime", *, issue: bool) -> bytes:
+    """The token MAC key (kek.json entry :data:`TOKEN_KEY`). Made when a grant first needs it, unless the
+    key file is missing while sessions hold data: a lost key file is an error, never silently replaced.
+
+    Raises:
+        KeyFileError: (issuing) the key file is missing on an installation with data, or unreadable.
+        ConsentRequired: (verifying) there is no key, so no token can be valid (``invalid_token``).
+    """
+    from ..db.models import RecordingSession
+
+    try:
+        return rt.keys.kek(TOKEN_KEY)
+    except KeyFileError:
+        if not issue:
+            raise ConsentRequired("invalid_token", "the consent token is not valid for this session") from None
+    with rt.sessions() as db:
+        keyed = db.scalar(select(RecordingSession.id).where(RecordingSession.wrapped_dek.is_not(None)).limit(1))
+    return rt.keys.kek(TOKEN_KEY, create=keyed is None or rt.settings.key_file.exists())
+
+
+def _mac(key: bytes, body: str) -> bytes:
+    return hmac.new(key, b"rv-consent-v1." + body.encode(), hashlib.sha256).digest()
 
 
 def issue_token(rt: "Runtime", project_id: str, session_id: str, receipt_id: str, now_ms: int) -> tuple[str, int]:
@@ -101,7 +121,7 @@ def issue_token(rt: "Runtime", project_id: str, session_id: str, receipt_id: str
     exp = now_ms + rt.settings.consent_token_ttl_s * 1000
     body = _b64(json.dumps({"v": 1, "p": project_id, "s": session_id, "r": receipt_id, "exp": exp},
                            separators=(",", ":")).encode())
-    return f"{body}.{_b64(_mac(rt, body))}", exp
+    return f"{body}.{_b64(_mac(_token_key(rt, issue=True), body))}", exp
 
 
 def _verify(rt: "Runtime", token: str | None, project_id: str, session_id: str) -> dict[str, Any]:
@@ -115,7 +135,7 @@ def _verify(rt: "Runtime", token: str | None, project_id: str, session_id: str) 
     bad = ConsentRequired("invalid_token", "the consent token is not valid for this session")
     body, dot, sig = token.partition(".")
     try:
-        ok = dot == "." and hmac.compare_digest(_unb64(sig), _mac(rt, body))
+        ok = dot == "." and hmac.compare_digest(_unb64(sig), _mac(_token_key(rt, issue=False), body))
         payload = json.loads(_unb64(body)) if ok else None
     except (ValueError, UnicodeDecodeError):
         raise bad from None
@@ -129,11 +149,11 @@ def _verify(rt: "Runtime", token: str | None, project_id: str, session_id: str) 
 
 # -- receipts ---------------------------------------------------------------------------------------
 def receipts_of(db: Session, session_ids: list[str]) -> dict[str, list[ConsentReceipt]]:
-    """Receipts per session id, in arrival order."""
+    """Receipts per session id, in arrival order (their audit entries' order)."""
     out: dict[str, list[ConsentReceipt]] = {sid: [] for sid in session_ids}
     for i in range(0, len(session_ids), 500):
         q = select(ConsentReceipt).where(ConsentReceipt.session_id.in_(session_ids[i:i + 500]))
-        for r in db.scalars(q.order_by(ConsentReceipt.received_ms, ConsentReceipt.id)):
+        for r in db.scalars(q.order_by(ConsentReceipt.audit_idx)):
             out[r.session_id].append(r)
     return out
 
@@ -168,7 +188,7 @@ def list_receipts(rt: "Runtime", *, from_ms: int | None = None, to_ms: int | Non
         conds.append(R.session_id == session_id)
     with rt.sessions() as db:
         total = db.scalar(select(func.count()).select_from(R).where(*conds)) or 0
-        rows = db.scalars(select(R).where(*conds).order_by(R.received_ms.desc(), R.id)
+        rows = db.scalars(select(R).where(*conds).order_by(R.audit_idx.desc())
                           .limit(max(0, min(limit, MAX_LIST))).offset(max(0, offset)))
         return {"total": total, "receipts": [receipt_dict(r) for r in rows]}
 
@@ -214,6 +234,8 @@ def record_receipt(rt: "Runtime", project: Project, req: ReceiptRequest, now_ms:
 
     now = _now() if now_ms is None else now_ms
     decision, summary, reason = _decide(consent_rules(project), req)
+    if decision == "granted":
+        _token_key(rt, issue=True)  # before anything is stored: a grant that cannot get a token stores nothing
     with rt.session_lock(req.session_id), rt.sessions() as db:
         sess = db.get(RecordingSession, req.session_id)
         if sess is not None and sess.project_id != project.id:
@@ -231,11 +253,13 @@ def record_receipt(rt: "Runtime", project: Project, req: ReceiptRequest, now_ms:
         if decision in _STOPS and sess is not None:
             sess.consent = "revoked"
             sess.updated_ms = now
-        with rt.audit.lock:
+        with rt.audit.lock:  # then the database's write lock, as every writer (see ingest.service)
+            entry = rt.audit.record(actor=f"project:{project.id}", action="consent.receipt",
+                                    resource=f"session:{req.session_id}",
+                                    details={"receipt": row.id, "decision": decision, "method": req.method,
+                                             "sha256": row.sha256, "gpc": req.gpc, "dnt": req.dnt}, db=db)
+            row.audit_idx = entry.idx
             db.add(row)
-            rt.audit.record(actor=f"project:{project.id}", action="consent.receipt", resource=f"session:{req.session_id}",
-                            details={"receipt": row.id, "decision": decision, "method": req.method,
-                                     "sha256": row.sha256, "gpc": req.gpc, "dnt": req.dnt}, db=db)
             db.commit()
     answer: dict[str, Any] = {"receipt": row.id, "session_id": req.session_id, "decision": decision}
     if reason:
@@ -307,7 +331,7 @@ def _incident(rt: "Runtime", project: Project, session_id: str, reason: str, eve
 def _granted_periods(receipts: list[ConsentReceipt]) -> list[tuple[int, int | None]]:
     """``[(start, end or None)]`` in browser ms: from each grant until the next refusal or withdrawal."""
     periods: list[tuple[int, int | None]] = []
-    for r in sorted((r for r in receipts if r.decision != "skipped"), key=lambda r: (r.client_ms, r.received_ms)):
+    for r in sorted((r for r in receipts if r.decision != "skipped"), key=lambda r: (r.client_ms, r.audit_idx)):
         open_ = bool(periods) and periods[-1][1] is None
         if r.decision == "granted" and not open_:
             periods.append((r.client_ms, None))

@@ -137,8 +137,11 @@ def accept_batch(rt: Runtime, project: Project, req: IngestRequest) -> AcceptRes
                                     consent="granted", created_ms=now, updated_ms=now, chunk_count=0,
                                     event_count=0, raw_bytes=0, stored_bytes=0, masked_items=0)
             stamp_batch(rt, db, project, sess, urls)
+            # Not flushed yet: the first write of this transaction happens under the audit lock (below), the
+            # lock order every writer keeps (audit lock, then the database's write lock). Flushing here would
+            # hold the write lock while waiting for the audit lock, against a consent receipt holding both
+            # the other way round.
             db.add(sess)
-            db.flush()
         if subject and sess.subject_digest is None:
             sess.subject_digest = subject
         new_key = dek is None
@@ -146,8 +149,9 @@ def accept_batch(rt: Runtime, project: Project, req: IngestRequest) -> AcceptRes
             dek = new_data_key()
             # A project that already has keyed sessions must find its KEK in the key file: making a
             # new one would silently hide a lost or wrong key file.
-            keyed = db.scalar(select(RecordingSession.id).where(
-                RecordingSession.project_id == project.id, RecordingSession.wrapped_dek.is_not(None)).limit(1))
+            with db.no_autoflush:
+                keyed = db.scalar(select(RecordingSession.id).where(
+                    RecordingSession.project_id == project.id, RecordingSession.wrapped_dek.is_not(None)).limit(1))
             sess.wrapped_dek = rt.keys.wrap(project.id, dek, create=keyed is None)
 
         blob = seal(out.payload, dek, chunk_aad(req.session_id, req.seq))
@@ -155,6 +159,7 @@ def accept_batch(rt: Runtime, project: Project, req: IngestRequest) -> AcceptRes
         rt.blobs.put(blob_key, blob)
         try:
             with rt.audit.lock:  # the chunk and its audit entry (its SHA-256) commit together
+                db.flush()  # a new session row first: the chunk refers to it
                 chunk = _record(db, sess, req, out, blob, blob_key, now, dek)
                 details = {"seq": req.seq, "sha256": chunk.sha256, "events": chunk.event_count,
                            "stored_bytes": chunk.stored_bytes, "new_data_key": new_key, "incidents": out.incidents}

@@ -32,8 +32,10 @@ def upgrade() -> None:
     sa.Column('decided_ms', sa.BigInteger(), nullable=False),
     sa.Column('received_ms', sa.BigInteger(), nullable=False),
     sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('audit_idx', sa.BigInteger(), nullable=False),
     sa.ForeignKeyConstraint(['project_id'], ['projects.id'], ),
-    sa.PrimaryKeyConstraint('id')
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('audit_idx')
     )
     with op.batch_alter_table('consent_receipts', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_consent_receipts_project_id'), ['project_id'], unique=False)
