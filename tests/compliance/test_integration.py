@@ -357,6 +357,13 @@ replayvault_access_denied_total{action="recording.view"} 1
 # HELP replayvault_login_failures_total Failed logins (audit entries).
 # TYPE replayvault_login_failures_total counter
 replayvault_login_failures_total 1
+# HELP replayvault_consent_receipts_total Consent receipts stored, by decision (audit entries).
+# TYPE replayvault_consent_receipts_total counter
+# HELP replayvault_consent_blocked_total Batches the consent check refused or trimmed, by reason (consent.blocked audit entries).
+# TYPE replayvault_consent_blocked_total counter
+# HELP replayvault_scope_dropped_events_total Events dropped at ingest as outside the project's capture scope (audit entries).
+# TYPE replayvault_scope_dropped_events_total counter
+replayvault_scope_dropped_events_total 0
 # HELP replayvault_audit_entries_total Entries in the audit log (its tree size).
 # TYPE replayvault_audit_entries_total counter
 replayvault_audit_entries_total 9
@@ -394,11 +401,24 @@ def test_counters_count_only_new_entries_on_the_next_scrape(seeded, clock) -> No
     clock.at(30)
     seeded.audit.record(actor="project:p1", action="chunk.ingested", resource="session:s-b",
                         details={"seq": 1, "incidents": 2, "stored_bytes": 40, "events": 1})
+    for decision in ("granted", "refused", "granted"):
+        seeded.audit.record(actor="project:p1", action="consent.receipt", resource="session:s-e",
+                            details={"receipt": "r", "decision": decision, "method": "banner", "sha256": "0" * 64})
+    seeded.audit.record(actor="project:p1", action="consent.blocked", resource="session:s-f",
+                        details={"reason": "no_token", "events": 3})
+    seeded.audit.record(actor="project:p1", action="scope.dropped", resource="session:s-g",
+                        details={"seq": 0, "events": 4, "rules": {"/pay/*": 4}})
+    seeded.audit.record(actor="project:p1", action="chunk.ingested", resource="session:s-g",
+                        details={"seq": 1, "incidents": 0, "stored_bytes": 10, "events": 2, "scope_dropped": 5})
     text = prometheus.metrics_text(seeded, now_ms=T0 + 10_000)
-    assert "\nreplayvault_ingest_batches_total 5\n" in text
-    assert "\nreplayvault_chunks_stored_bytes_total 2540\n" in text
+    assert "\nreplayvault_ingest_batches_total 6\n" in text
+    assert "\nreplayvault_chunks_stored_bytes_total 2550\n" in text
     assert "\nreplayvault_masking_incidents_total 8\n" in text
-    assert "\nreplayvault_audit_entries_total 10\n" in text
+    assert "\nreplayvault_audit_entries_total 16\n" in text
+    assert ('\nreplayvault_consent_receipts_total{decision="granted"} 2\n'
+            'replayvault_consent_receipts_total{decision="refused"} 1\n') in text
+    assert '\nreplayvault_consent_blocked_total{reason="no_token"} 1\n' in text
+    assert "\nreplayvault_scope_dropped_events_total 9\n" in text  # 4 dropped whole + 5 in an accepted batch
 
 
 def test_webhook_metrics_appear_when_a_webhook_is_set(seeded) -> None:

@@ -16,6 +16,9 @@ metric                                              type    value
 ``replayvault_masking_incidents{kind}``             gauge   masking incidents per kind in sessions still stored
 ``replayvault_access_denied_total{action}``         counter audit entries with outcome ``denied``, per action
 ``replayvault_login_failures_total``                counter ``login`` entries with outcome ``failed``
+``replayvault_consent_receipts_total{decision}``    counter ``consent.receipt`` entries, per decision
+``replayvault_consent_blocked_total{reason}``       counter ``consent.blocked`` entries (consent incidents), per reason
+``replayvault_scope_dropped_events_total``          counter events dropped as outside the capture scope
 ``replayvault_audit_entries_total``                 counter entries in the audit log (its tree size)
 ``replayvault_audit_last_checkpoint_timestamp_seconds`` gauge  when the latest checkpoint was signed (0: none)
 ``replayvault_audit_last_checkpoint_tree_size``     gauge   entries that checkpoint covers (0: none)
@@ -111,6 +114,9 @@ class AuditTally:
         self.incidents = 0
         self.login_failures = 0
         self.denied: Counter[str] = Counter()
+        self.receipts: Counter[str] = Counter()
+        self.blocked: Counter[str] = Counter()
+        self.scope_dropped = 0
 
     def update(self, rt: Runtime) -> int:
         """Add the entries appended since the last call; return the log's size (entries)."""
@@ -121,7 +127,8 @@ class AuditTally:
                 self._reset()
             rows = db.execute(select(AuditEntry.action, AuditEntry.outcome, AuditEntry.details).where(
                 AuditEntry.idx >= self.next_index, AuditEntry.idx < size,
-                or_(AuditEntry.action == "chunk.ingested", AuditEntry.outcome.in_(("denied", "failed")))))
+                or_(AuditEntry.action.in_(("chunk.ingested", "consent.receipt", "consent.blocked", "scope.dropped")),
+                    AuditEntry.outcome.in_(("denied", "failed")))))
             for action, outcome, details in rows:
                 if outcome == "denied":
                     self.denied[action] += 1
@@ -132,6 +139,14 @@ class AuditTally:
                     self.batches += 1
                     self.stored_bytes += _count(d.get("stored_bytes"))
                     self.incidents += _count(d.get("incidents"))
+                    self.scope_dropped += _count(d.get("scope_dropped"))
+                elif action == "scope.dropped":
+                    self.scope_dropped += _count(json.loads(details or "{}").get("events"))
+                elif action in ("consent.receipt", "consent.blocked"):
+                    key = "decision" if action == "consent.receipt" else "reason"
+                    value = json.loads(details or "{}").get(key)
+                    if isinstance(value, str) and value.replace("_", "").isalnum():
+                        (self.receipts if action == "consent.receipt" else self.blocked)[value] += 1
             self.next_index = size
             return size
 
@@ -169,6 +184,13 @@ def _audit_families(rt: Runtime) -> list[Family]:
         Family("replayvault_access_denied_total", "counter", "Audit entries with outcome denied, by action.",
                [Sample((("action", a),), n) for a, n in sorted(tally.denied.items())]),
         _one("replayvault_login_failures_total", "counter", "Failed logins (audit entries).", tally.login_failures),
+        Family("replayvault_consent_receipts_total", "counter", "Consent receipts stored, by decision (audit entries).",
+               [Sample((("decision", k),), n) for k, n in sorted(tally.receipts.items())]),
+        Family("replayvault_consent_blocked_total", "counter",
+               "Batches the consent check refused or trimmed, by reason (consent.blocked audit entries).",
+               [Sample((("reason", k),), n) for k, n in sorted(tally.blocked.items())]),
+        _one("replayvault_scope_dropped_events_total", "counter",
+             "Events dropped at ingest as outside the project's capture scope (audit entries).", tally.scope_dropped),
         _one("replayvault_audit_entries_total", "counter", "Entries in the audit log (its tree size).", size),
         _one("replayvault_audit_last_checkpoint_timestamp_seconds", "gauge",
              "Unix time the latest audit checkpoint was signed (0: none yet).", 0 if cp is None else cp.created_ms / 1000),
@@ -231,7 +253,9 @@ def collect(rt: Runtime, now_ms: int | None = None) -> list[Family]:
     by_name = {f.name: f for f in [*audit, *state, *_push_families(rt)]}
     order = ["replayvault_sessions_total", "replayvault_ingest_batches_total", "replayvault_chunks_stored_bytes_total",
              "replayvault_masking_incidents_total", "replayvault_masking_incidents", "replayvault_access_denied_total",
-             "replayvault_login_failures_total", "replayvault_audit_entries_total",
+             "replayvault_login_failures_total", "replayvault_consent_receipts_total",
+             "replayvault_consent_blocked_total", "replayvault_scope_dropped_events_total",
+             "replayvault_audit_entries_total",
              "replayvault_audit_last_checkpoint_timestamp_seconds", "replayvault_audit_last_checkpoint_tree_size",
              "replayvault_legal_holds_active", "replayvault_retention_expired_present", "replayvault_dsar_requests_open",
              "replayvault_dsar_requests_overdue", "replayvault_siem_push_next_index",
