@@ -205,6 +205,10 @@ def test_after_a_withdrawal_batches_are_refused_and_late_events_counted(env) -> 
     assert _incidents(rt) == [("consent", "after_withdrawal", 1)]
     r = client.post("/api/v1/consent/renew", json={"session_id": sid, "consent_token": token}, headers=headers)
     assert r.status_code == 409
+    # The session is closed for good: a new grant needs a new session (the tracker makes one).
+    r = client.post("/api/v1/consent", json={"session_id": sid, "decision": "granted", "ts": T0 + 3_000}, headers=headers)
+    assert (r.status_code, r.json()["error"]) == (409, "consent was withdrawn for this session; a new grant needs a new session")
+    assert [r.decision for r in _rows(rt)] == ["granted", "withdrawn"]
 
 
 def test_tokens_expire_renew_within_the_grace_period_and_are_refreshed_on_ingest(env) -> None:

@@ -228,6 +228,7 @@ def record_receipt(rt: "Runtime", project: Project, req: ReceiptRequest, now_ms:
     Raises:
         InvalidTCString: method ``tcf`` with a TC string that cannot be decoded (HTTP 400; nothing stored).
         NotFound: the session id belongs to another project.
+        ConsentRevoked: a grant for a session that recorded data and was then withdrawn (409; nothing stored).
         AuditUnavailable: the audit entry could not be written (nothing stored).
     """
     from ..db.models import RecordingSession
@@ -244,6 +245,9 @@ def record_receipt(rt: "Runtime", project: Project, req: ReceiptRequest, now_ms:
                                                                    ConsentReceipt.project_id != project.id).limit(1))
         if other is not None:
             raise NotFound("no such session for this project")
+        if decision == "granted" and sess is not None and sess.consent == "revoked":
+            # Recording stopped for good when consent was withdrawn; the tracker starts a new session.
+            raise ConsentRevoked("consent was withdrawn for this session; a new grant needs a new session")
         row = ConsentReceipt(id=secrets.token_hex(16), project_id=project.id, session_id=req.session_id,
                              decision=decision, method=req.method, banner_id=req.banner_id,
                              banner_version=req.banner_version, purposes=list(req.purposes), tc_string=req.tc_string,
