@@ -62,6 +62,24 @@ def block_outside(context) -> None:  # type: ignore[no-untyped-def]
     context.route("**/*", handler)
 
 
+def wait_for(page, predicate, timeout: float = 10.0, what: str = "condition"):  # type: ignore[no-untyped-def]
+    """Poll ``predicate`` until it returns something truthy (returned); waits through Playwright
+    (``page.wait_for_timeout``) so route handlers keep running meanwhile.
+
+    Raises:
+        AssertionError: still falsy after ``timeout`` seconds.
+    """
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        page.wait_for_timeout(50)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
 def free_port() -> int:
     """A free TCP port on 127.0.0.1."""
     import socket

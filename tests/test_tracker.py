@@ -9,14 +9,13 @@ production, so CORS preflights and the beacon path are exercised for real.
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import socket
 import subprocess
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from conftest import wait_for
 from replayvault import demo
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -238,17 +238,6 @@ def page(browser: Any, stub: Stub) -> Iterator[Any]:
     yield p
     context.close()
     assert not errors, errors
-
-
-def wait_for(p: Any, predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
-    """Poll ``predicate``; waits through Playwright so route handlers keep running meanwhile."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        p.wait_for_timeout(50)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def interact(p: Any) -> None:
@@ -528,3 +517,31 @@ def test_duplicated_tab_starts_its_own_session(page: Any, stub: Stub, browser: A
     wait_for(page, lambda: page.evaluate("() => !!(window.replayvault && replayvault.stats().recording)"), what="reload recording")
     assert page.evaluate("() => replayvault.sessionId()") == first
     twin.close()
+
+
+@pytest.mark.browser
+def test_leaving_without_a_decision_sends_one_skipped_receipt_and_stores_nothing(page: Any, stub: Stub) -> None:
+    interact(page)
+    with page.expect_navigation(wait_until="domcontentloaded"):
+        page.locator("#next").click()
+    skipped = wait_for(page, stub.consent, what="the skipped receipt")
+    assert len(skipped) == 1 and skipped[0].query["key"] == [WRITE_KEY]  # sendBeacon: key in the query
+    body = skipped[0].json
+    assert {k: body[k] for k in ("decision", "method", "gpc", "dnt")} == {
+        "decision": "skipped", "method": "banner", "gpc": False, "dnt": False}
+    # The random id of that page load was never stored; nothing is stored on the device.
+    assert page.evaluate("() => [sessionStorage.length, localStorage.length]") == [0, 0]
+    assert stub.ingest() == []
+
+
+@pytest.mark.browser
+def test_a_token_about_to_expire_is_renewed_before_batches_are_sent(page: Any, stub: Stub) -> None:
+    stub.token_ttl_ms = 30_000  # less than the minute before expiry at which the tracker renews
+    page.evaluate("() => replayvault.consent.grant()")
+    interact(page)
+    assert page.evaluate("() => replayvault.flush()") is True
+    sid = page.evaluate("() => replayvault.sessionId()")
+    renewals = wait_for(page, stub.renewals, what="a renewal")
+    assert renewals[0].json == {"session_id": sid, "consent_token": f"tok-{sid}"}
+    assert len(stub.consent()) == 1  # renewed, not a new receipt
+    assert {b.json["consent_token"] for b in stub.ingest()} == {f"tok-{sid}"}

@@ -7,8 +7,7 @@ read back: chunks decrypted with the session key, receipts from the ledger, inci
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,7 +16,7 @@ from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
-from conftest import block_outside, free_port
+from conftest import block_outside, free_port, wait_for
 
 from test_tcf import ES_ISSUE_201, PERL_BITFIELD
 
@@ -107,16 +106,6 @@ def _open(live: dict[str, Any], *init_scripts: str) -> Any:
     return page
 
 
-def _wait(page: Any, predicate: Callable[[], Any], what: str, timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        page.wait_for_timeout(50)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def _receipts(rt) -> list[ConsentReceipt]:  # type: ignore[no-untyped-def]
     with rt.sessions() as db:
         return list(db.scalars(select(ConsentReceipt).order_by(ConsentReceipt.received_ms, ConsentReceipt.client_ms)))
@@ -143,7 +132,7 @@ def test_refuse_then_grant_stores_only_events_after_the_grant(live) -> None:
     _move(page)
     page.locator("#q").press_sequentially("before", delay=5)
     page.wait_for_timeout(2300)  # longer than the tracker's flush interval
-    refused = _wait(page, lambda: _receipts(rt), "the refusal receipt")
+    refused = wait_for(page, lambda: _receipts(rt), what="the refusal receipt")
     assert [(r.decision, r.method, r.banner_id, r.banner_version) for r in refused] == [
         ("refused", "banner", "test-banner", "7")]
     assert page.evaluate("() => replayvault.stats().recording") is False
@@ -182,7 +171,7 @@ def test_withdraw_stops_every_listener_and_nothing_after_it_is_stored(live) -> N
     assert stored >= 1
 
     page.evaluate("() => replayvault.consent.revoke()")
-    withdrawal = _wait(page, lambda: [r for r in _receipts(rt) if r.decision == "withdrawn"], "the withdrawal")[0]
+    withdrawal = wait_for(page, lambda: [r for r in _receipts(rt) if r.decision == "withdrawn"], what="the withdrawal")[0]
     after = page.evaluate("() => window.__probe()")
     # Every listener the tracker added while recording is gone; the page-lifetime ones (pagehide /
     # pageshow from install) were there before the grant.
@@ -208,7 +197,7 @@ def test_global_privacy_control_means_no_recording_at_all(live) -> None:
     page.locator("#b").click()
     page.wait_for_timeout(2300)
     assert page.evaluate("() => replayvault.stats()")["recording"] is False
-    receipts = _wait(page, lambda: _receipts(rt), "the GPC refusal")
+    receipts = wait_for(page, lambda: _receipts(rt), what="the GPC refusal")
     assert [(r.decision, r.method, r.gpc) for r in receipts] == [("refused", "gpc", True)]
     with rt.sessions() as db:
         assert db.scalars(select(Chunk.id)).all() == []
@@ -223,7 +212,7 @@ def test_a_tcf_cmp_decides_recording_through_its_tc_string(live, tc_string, reco
     import json
 
     rt, page = live["rt"], _open(live, CMP % json.dumps(tc_string))
-    receipt = _wait(page, lambda: _receipts(rt), "the TCF receipt")[0]
+    receipt = wait_for(page, lambda: _receipts(rt), what="the TCF receipt")[0]
     assert (receipt.method, receipt.tc_string, receipt.decision) == ("tcf", tc_string, "granted" if recorded else "refused")
     if recorded:
         page.wait_for_function("() => replayvault.stats().recording")

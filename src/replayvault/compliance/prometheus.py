@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, or_, select
 
-from ..db.models import AuditCheckpoint, AuditEntry, DsarRequest, LegalHold, MaskingEvidence, RecordingSession
+from ..db.models import AuditEntry, DsarRequest, LegalHold, MaskingEvidence, RecordingSession
 from ..privacy.evidence import SANITIZING_KINDS
 from ..runtime import Runtime
 
