@@ -479,7 +479,8 @@ def _run_page(ctx_browser: Any, rt: Runtime, name: str, entry: dict, site: str, 
         if not page.evaluate("() => !!(window.replayvault && window.replayvault.version)"):
             raise RuntimeError(f"the tracker did not start (last page error: {page_errors[-1] if page_errors else 'none'})")
         page.evaluate("() => replayvault.consent.grant()")
-        page.wait_for_function("() => replayvault.stats().recording")
+        # rrweb starts once the collector answered the grant (consent token and capture scope)
+        page.wait_for_function("() => replayvault.stats().recording && !replayvault.stats().paused")
         res.session_id = page.evaluate("() => replayvault.sessionId()")
         if not page.evaluate("() => replayvault.flush()"):  # the full snapshot (with the script-set value)
             res.error = "first flush was not accepted"

@@ -5,12 +5,12 @@ Uses session ``s2`` of :mod:`test_dashboard_behaviour` (rage click 4.1 s after i
 
 from __future__ import annotations
 
-import json
 import uuid
 
 import pytest
 from fastapi.testclient import TestClient
 
+from consentkit import post_batch
 from conftest import block_outside
 from staff import add_staff, browser_login, browser_open_replay
 from test_dashboard_behaviour import ORIGIN, _s2
@@ -24,9 +24,8 @@ pytestmark = pytest.mark.browser
 def test_markers_are_drawn_and_a_click_seeks_the_replay(rt, live_server, chromium) -> None:
     project = ensure_project(rt, "p1", "Project 1", [ORIGIN])
     sid = str(uuid.uuid4())
-    r = TestClient(create_app(rt)).post(
-        "/api/v1/ingest", content=json.dumps({"session_id": sid, "seq": 0, "events": _s2()}),
-        headers={"X-Replayvault-Key": project.write_key, "Content-Type": "application/json", "Origin": ORIGIN})
+    r = post_batch(TestClient(create_app(rt)), {"session_id": sid, "seq": 0, "events": _s2()},
+                   {"X-Replayvault-Key": project.write_key, "Origin": ORIGIN})
     assert r.status_code == 200, r.text
     context = chromium.new_context(viewport={"width": 1400, "height": 900})
     block_outside(context)

@@ -237,6 +237,9 @@ def page(browser: Any, stub: Stub) -> Iterator[Any]:
     p.wait_for_function("() => window.replayvault && window.replayvault.version")
     yield p
     context.close()
+    # Closing an undecided page sends its `skipped` receipt by sendBeacon: let it land now, not in the
+    # next test's captures.
+    time.sleep(0.5)
     assert not errors, errors
 
 
@@ -250,6 +253,12 @@ def interact(p: Any) -> None:
 
 def events_of(posts: list[Captured]) -> list[dict]:
     return [e for c in posts for e in c.json["events"]]
+
+
+def grant(p: Any) -> None:
+    """The visitor accepts; returns once rrweb runs (after the collector answered with token and scope)."""
+    p.evaluate("() => replayvault.consent.grant()")
+    p.wait_for_function("() => replayvault.stats().recording && !replayvault.stats().paused")
 
 
 def stats(p: Any) -> dict:
@@ -274,7 +283,8 @@ def test_nothing_observed_or_sent_before_consent(page: Any, stub: Stub) -> None:
 
 @pytest.mark.browser
 def test_grant_sends_batches_with_session_and_increasing_seq(page: Any, stub: Stub) -> None:
-    page.evaluate("() => { replayvault.identify('cust-4242'); replayvault.consent.grant(); }")
+    page.evaluate("() => replayvault.identify('cust-4242')")
+    grant(page)
     interact(page)
     page.evaluate("() => replayvault.flush()")
     page.locator("#btn").click(position={"x": 150, "y": 40})
@@ -324,7 +334,7 @@ def test_grant_sends_batches_with_session_and_increasing_seq(page: Any, stub: St
 
 @pytest.mark.browser
 def test_typed_password_text_hidden_and_masked_values_never_leave(page: Any, stub: Stub) -> None:
-    page.evaluate("() => replayvault.consent.grant()")
+    grant(page)
     interact(page)
     page.evaluate("() => replayvault.flush()")
     wait_for(page, stub.ingest, what="ingest")
@@ -350,7 +360,7 @@ def test_typed_password_text_hidden_and_masked_values_never_leave(page: Any, stu
 
 @pytest.mark.browser
 def test_revoke_stops_recording_drops_unsent_and_posts_revoked(page: Any, stub: Stub) -> None:
-    page.evaluate("() => replayvault.consent.grant()")
+    grant(page)
     interact(page)
     page.evaluate("() => replayvault.flush()")
     wait_for(page, stub.ingest, what="first batch")
@@ -380,7 +390,7 @@ def test_revoke_stops_recording_drops_unsent_and_posts_revoked(page: Any, stub: 
 
 @pytest.mark.browser
 def test_pagehide_uses_beacon_and_next_page_continues_session(page: Any, stub: Stub) -> None:
-    page.evaluate("() => replayvault.consent.grant()")
+    grant(page)
     page.evaluate("() => replayvault.flush()")
     wait_for(page, stub.ingest, what="first batch")
     sid = page.evaluate("() => replayvault.sessionId()")
@@ -408,7 +418,7 @@ def test_pagehide_uses_beacon_and_next_page_continues_session(page: Any, stub: S
 @pytest.mark.browser
 def test_retries_5xx_with_same_seq_but_not_4xx(page: Any, stub: Stub) -> None:
     stub.fail_ingest.extend([503, 503])
-    page.evaluate("() => replayvault.consent.grant()")
+    grant(page)
     assert page.evaluate("() => replayvault.flush()") is False
     wait_for(page, lambda: len(stub.ingest()) >= 3, timeout=8, what="two retries")  # backoff 1 s, 2 s
     assert [c.json["seq"] for c in stub.ingest()[:3]] == [0, 0, 0]
@@ -493,7 +503,7 @@ def test_run_journeys_records_granted_sessions_only(stub: Stub, browser: Any) ->
 
 @pytest.mark.browser
 def test_duplicated_tab_starts_its_own_session(page: Any, stub: Stub, browser: Any) -> None:
-    page.evaluate("() => replayvault.consent.grant()")
+    grant(page)
     interact(page)
     page.evaluate("() => replayvault.flush()")
     wait_for(page, lambda: len(stub.ingest()) >= 1, what="a batch from the first tab")
@@ -537,7 +547,7 @@ def test_leaving_without_a_decision_sends_one_skipped_receipt_and_stores_nothing
 @pytest.mark.browser
 def test_a_token_about_to_expire_is_renewed_before_batches_are_sent(page: Any, stub: Stub) -> None:
     stub.token_ttl_ms = 30_000  # less than the minute before expiry at which the tracker renews
-    page.evaluate("() => replayvault.consent.grant()")
+    grant(page)
     interact(page)
     assert page.evaluate("() => replayvault.flush()") is True
     sid = page.evaluate("() => replayvault.sessionId()")

@@ -42,7 +42,12 @@ def page(chromium: Any) -> Iterator[tuple[Any, list[dict]]]:
 
     def handle(route: Any) -> None:
         url = route.request.url
-        if url.startswith(f"{ORIGIN}/api/v1/"):
+        if url.startswith(f"{ORIGIN}/api/v1/consent"):  # answered as the collector answers a grant
+            sid = json.loads(route.request.post_data)["session_id"]
+            route.fulfill(status=200, content_type="application/json", body=json.dumps({
+                "session_id": sid, "decision": "granted", "consent_token": f"tok-{sid}", "token_ttl_ms": 900_000,
+                "scope": {"allow": [], "deny": []}}))
+        elif url.startswith(f"{ORIGIN}/api/v1/"):
             if url.startswith(f"{ORIGIN}/api/v1/ingest"):
                 posted.append(json.loads(route.request.post_data))
             route.fulfill(status=200, content_type="application/json", body='{"ok": true}')
@@ -93,7 +98,7 @@ def _snapshot_ids(posted: list[dict]) -> dict[str, int]:
 def test_click_payload_says_fixed_for_fixed_and_sticky_ancestors(page):
     p, posted = page
     p.evaluate("() => replayvault.consent.grant()")
-    p.wait_for_function("() => replayvault.stats().recording")
+    p.wait_for_function("() => replayvault.stats().recording && !replayvault.stats().paused")
     p.wait_for_timeout(200)  # rrweb starts after DOMContentLoaded
     p.locator("#help").click(position={"x": 25, "y": 15})
     p.locator("#sticky-link").click()
@@ -110,7 +115,7 @@ def test_route_changes_submit_and_track(page):
     assert p.evaluate("() => replayvault.track('before.consent')") is False  # nothing before consent
     original = p.evaluate("() => { window.__push = history.pushState; return true; }")
     p.evaluate("() => replayvault.consent.grant()")
-    p.wait_for_function("() => replayvault.stats().recording")
+    p.wait_for_function("() => replayvault.stats().recording && !replayvault.stats().paused")
     p.wait_for_timeout(200)
     assert p.evaluate("() => history.pushState !== window.__push") and original
     p.evaluate("() => history.pushState({}, '', '/app/pay/confirm?iban=DE00')")

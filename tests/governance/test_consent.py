@@ -300,3 +300,84 @@ def test_the_grant_answer_carries_the_capture_scope_and_ingest_reports_dropped_e
     with rt.sessions() as db:
         rows = [(i.kind, i.reason, i.rule, i.events) for i in db.scalars(select(IngestIncident))]
     assert rows == [("scope", "out_of_scope", "/payments/*", 3)]
+
+
+# -- found by the attack review ----------------------------------------------------------------------------
+@pytest.mark.parametrize(("body", "message"), [
+    ({"decision": "granted", "method": "gpc"},
+     "a receipt with method 'gpc' or 'dnt' records a browser opt-out: its decision must be 'refused'"),
+    ({"decision": "granted", "method": "dnt"},
+     "a receipt with method 'gpc' or 'dnt' records a browser opt-out: its decision must be 'refused'"),
+    ({"decision": "granted", "method": "banner", "tc_string": "CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA"},
+     "'tc_string' is only accepted with method 'tcf'"),
+    ({"method": "tcf", "tc_string": "Jonas Weber <jonas.weber@example.com>"},
+     "'tc_string' must be a TCF TC string (base64url segments separated by '.', at most 20000 characters)"),
+])
+def test_receipts_carry_no_free_text_and_opt_out_signals_are_never_grants(env, body, message) -> None:
+    rt, _project, client, headers = env
+    r = client.post("/api/v1/consent", json={"session_id": str(uuid.uuid4()), "ts": T0, **body}, headers=headers)
+    assert (r.status_code, r.json()["error"]) == (400, message)
+    assert _rows(rt) == []
+
+
+def test_a_tc_string_whose_later_segment_is_not_base64url_is_refused(env) -> None:
+    rt, _project, client, headers = env
+    r = client.post("/api/v1/consent", json={"session_id": str(uuid.uuid4()), "method": "tcf", "ts": T0,
+                                             "tc_string": ES_ISSUE_201 + ".jonas.weber@example.com"}, headers=headers)
+    assert r.status_code == 400 and _rows(rt) == []
+
+
+@pytest.mark.parametrize("suffix", ["==", "!!", "$", "=A", "A"])
+def test_a_token_has_one_spelling(env, suffix) -> None:
+    rt, _project, client, headers = env
+    sid = str(uuid.uuid4())
+    token = _receipt(client, headers, sid, decision="granted", ts=T0)["consent_token"]
+    r = _ingest(client, headers, sid, token + suffix, events(T0 + 10))
+    assert (r.status_code, r.json()["error"]) == (403, "the consent token is not valid for this session")
+
+
+def test_a_recording_made_without_consent_cannot_be_granted_afterwards(env) -> None:
+    from replayvault.compliance.metrics import Period, consent
+    from replayvault.ingest.service import accept_batch
+    from replayvault.ingest.validate import IngestRequest
+
+    rt, project, client, headers = env
+    sid = str(uuid.uuid4())
+    accept_batch(rt, project, IngestRequest(session_id=sid, seq=0, events=events(T0)))  # no receipt at all
+    r = client.post("/api/v1/consent", json={"session_id": sid, "decision": "granted", "ts": T0 + 3_600_000},
+                    headers=headers)
+    assert (r.status_code, r.json()["error"]) == (
+        409, "this session was recorded without a consent receipt; consent cannot be granted afterwards")
+    with rt.sessions() as db:
+        m = consent(db, Period())
+    assert (m.numerator, m.denominator, m.detail["recorded_without_receipt"]) == (0, 1, 1)
+
+
+def test_a_withdrawal_stamped_before_the_grant_still_ends_it(env) -> None:
+    """The browser clock went back 2 s before the visitor withdrew, then they granted again (a session that
+    had stored nothing yet): events between the withdrawal and the new grant are dropped."""
+    rt, _project, client, headers = env
+    sid = str(uuid.uuid4())
+    token = _receipt(client, headers, sid, decision="granted", ts=T0)["consent_token"]
+    _receipt(client, headers, sid, decision="withdrawn", ts=T0 - 2_000)
+    token = _receipt(client, headers, sid, decision="granted", ts=T0 + 60_000)["consent_token"]
+    r = _ingest(client, headers, sid, token, events(T0 + 30_000) + events(T0 + 61_000))
+    assert r.status_code == 200 and (r.json()["events"], r.json()["dropped"]) == (3, 3)
+    assert [e["timestamp"] for e in session_events(rt, sid)] == [T0 + 61_000, T0 + 61_001, T0 + 61_400]
+
+
+def test_reading_the_ledger_is_audited_and_limited_to_compliance_roles(env) -> None:
+    from staff import add_staff
+
+    rt, _project, client, headers = env
+    sid = str(uuid.uuid4())
+    _receipt(client, headers, sid, decision="granted", ts=T0)
+    lead, ux = add_staff(rt, "lead", ["compliance_lead"]), add_staff(rt, "ux", ["ux_analyst"])
+    r = client.get("/api/v1/compliance/consent-receipts", params={"session": sid}, headers=lead.headers)
+    assert r.status_code == 200 and r.json()["total"] == 1 and r.json()["receipts"][0]["session_id"] == sid
+    assert client.get("/api/v1/compliance/consent-receipts", headers=ux.headers).status_code == 403
+    assert client.get("/api/v1/compliance/consent-receipts", headers=headers).status_code == 401  # the write key
+    reads = [e for e in audit_rows(rt) if e["action"] == "consent.ledger_read"]
+    assert len(reads) == 1 and reads[0]["actor"] == f"user:{lead.user_id}"
+    assert reads[0]["details"] == {"period": {"from_ms": None, "to_ms": None, "project": None}, "session": sid,
+                                   "returned": 1}

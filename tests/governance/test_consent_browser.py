@@ -108,7 +108,7 @@ def _open(live: dict[str, Any], *init_scripts: str) -> Any:
 
 def _receipts(rt) -> list[ConsentReceipt]:  # type: ignore[no-untyped-def]
     with rt.sessions() as db:
-        return list(db.scalars(select(ConsentReceipt).order_by(ConsentReceipt.received_ms, ConsentReceipt.client_ms)))
+        return list(db.scalars(select(ConsentReceipt).order_by(ConsentReceipt.audit_idx)))  # arrival order
 
 
 def _chunks(rt, sid: str) -> int:  # type: ignore[no-untyped-def]
@@ -276,4 +276,60 @@ def test_pages_outside_the_capture_scope_are_not_recorded(live) -> None:
     assert "PAYMENT-STEP-VISIBLE" not in str(events) and "/pay/" not in str(events)
     with rt.sessions() as db:
         assert db.scalars(select(IngestIncident)).all() == []  # the tracker sent nothing to drop
+    assert page.errors == []
+
+
+# -- found by the attack review ----------------------------------------------------------------------------
+def test_a_withdrawal_survives_the_cmps_stored_string_on_the_next_page(live) -> None:
+    import json
+
+    rt, page = live["rt"], _open(live, CMP % json.dumps(ES_ISSUE_201))
+    page.wait_for_function("() => replayvault.stats().recording")
+    page.evaluate("() => replayvault.consent.revoke()")
+    wait_for(page, lambda: any(r.decision == "withdrawn" for r in _receipts(rt)), what="the withdrawal")
+    page.reload(wait_until="domcontentloaded")  # the CMP answers 'tcloaded' with its stored string again
+    page.wait_for_function("() => window.replayvault && window.replayvault.version")
+    page.wait_for_timeout(1000)
+    _move(page, 4)
+    assert page.evaluate("() => [replayvault.consent.state(), replayvault.stats().recording]") == ["revoked", False]
+    assert [r.decision for r in _receipts(rt)] == ["granted", "withdrawn"]
+    assert page.errors == []
+
+
+def test_granting_on_a_page_outside_the_scope_sends_nothing_of_it(live) -> None:
+    from replayvault.governance.policies import set_policy
+
+    set_policy(live["rt"], "p1", 'capture_scope: {deny: ["/pay/*"]}\n', "test")
+    page = live["context"].new_page()
+    bodies: list[str] = []
+    page.on("request", lambda req: bodies.append(req.post_data or "") if "/api/v1/ingest" in req.url else None)
+    page.goto(f"{live['site']}/pay/card.html", wait_until="domcontentloaded")
+    page.wait_for_function("() => window.replayvault && window.replayvault.version")
+    page.evaluate("() => replayvault.consent.grant()")
+    page.wait_for_function("() => replayvault.stats().recording && replayvault.stats().paused")
+    _move(page, 6)
+    page.wait_for_timeout(2300)
+    assert page.evaluate("() => replayvault.flush()") is True
+    assert bodies == []
+    with live["rt"].sessions() as db:
+        assert db.scalars(select(IngestIncident)).all() == []
+
+
+def test_a_withdrawal_right_after_a_grant_is_the_last_word_in_the_ledger(live) -> None:
+    rt, page = live["rt"], _open(live)
+    calls = {"n": 0}
+
+    def slow_first(route) -> None:  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 1:
+            page.wait_for_timeout(800)  # the grant's request is slow: the withdrawal must not overtake it
+        route.continue_()
+
+    page.route("**/api/v1/consent", slow_first)
+    page.evaluate("() => { replayvault.consent.grant(); replayvault.consent.revoke(); }")
+    wait_for(page, lambda: len(_receipts(rt)) >= 2, what="both receipts")
+    page.wait_for_timeout(500)
+    assert [r.decision for r in _receipts(rt)] == ["granted", "withdrawn"]
+    assert page.evaluate("() => Object.keys(sessionStorage)") == []  # no token kept after the withdrawal
+    assert page.evaluate("() => replayvault.stats().recording") is False
     assert page.errors == []

@@ -19,7 +19,7 @@ from replayvault.ingest.service import _open_state, _seal_json, accept_batch
 from replayvault.ingest.validate import IngestRequest
 from replayvault.pipeline import Batch, SessionState, process_batch
 from replayvault.privacy import policy as policy_module
-from replayvault.privacy.policy import STRICT, CaptureScope, parse_policy
+from replayvault.privacy.policy import STRICT, CaptureScope, parse_policy, scope_url
 from replayvault.projects_setup import ensure_project
 from replayvault.recordings import session_events
 
@@ -121,7 +121,7 @@ def test_the_module_docstring_example_is_a_valid_policy() -> None:
     ([], ["/payments/*"], SITE + "/payments/card", (False, "/payments/*")),
     ([], ["/payments/*"], SITE + "/payments/card?amount=5#top", (False, "/payments/*")),
     ([], ["/payments/*"], "http://other.example/payments/x", (False, "/payments/*")),
-    ([], ["/payments/*"], SITE + "/payments", (True, "")),             # whole-URL match: no trailing slash
+    ([], ["/payments/*"], SITE + "/payments", (False, "/payments/*")),  # the directory itself (attack review)
     ([], ["/payments/*"], SITE + "/accounts?next=/payments/x", (True, "")),
     ([], ["/payments/*"], SITE + "/accounts#/payments/x", (True, "")),  # fragment ignored (documented)
     ([], ["/payments/*"], "/payments/card", (False, "/payments/*")),     # a bare path still matches
@@ -360,3 +360,19 @@ def test_a_stored_state_without_scope_still_loads(rt) -> None:
     out = send(rt, project, sid, 2, [route(T + 3, "/payments/card"), click(T + 4)])
     assert out.dropped == 2
     assert stamps(session_events(rt, sid)) == [T, T + 1, T + 2]
+
+
+@pytest.mark.parametrize("href", [
+    "https://bank.example//payments/card", "https://bank.example/a/../payments/card",
+    "https://bank.example/%70ayments/card", "https://BANK.example/./payments/card?x=1#y",
+    "https://bank.example/payments", "https://bank.example/payments/"])
+def test_spellings_of_a_denied_path_are_all_out_of_scope(href) -> None:
+    """Found by the attack review: servers serve these spellings as one page (RFC 3986 §6.2.2 normalisation)."""
+    assert CaptureScope(deny=["/payments/*"]).decide(href) == (False, "/payments/*")
+
+
+def test_normalisation_keeps_other_pages_and_reserved_escapes() -> None:
+    scope = CaptureScope(deny=["/payments/*"])
+    assert scope.decide("https://bank.example/payment") == (True, "")
+    assert scope.decide("https://bank.example/paymentsx/card") == (True, "")
+    assert scope_url("https://bank.example/a%2Fb/%7Eme//x/./y/../z") == "https://bank.example/a%2Fb/~me/x/z"

@@ -68,10 +68,38 @@ export function renewToken(cfg, sessionId, token) {
 }
 
 // URL patterns of the project's capture scope, with the collector's rules
-// (replayvault.analytics._patterns): `*` matches any run of characters, the whole URL must match,
-// a pattern starting with '/' is matched against the path only, query and fragment are ignored.
+// (replayvault.analytics._patterns, privacy.policy.CaptureScope): `*` matches any run of characters, the
+// whole URL must match, a pattern starting with '/' is matched against the path only. The URL is
+// normalised first as the collector does (RFC 3986 6.2.2): query and fragment dropped, scheme and host
+// lower-cased, %-encoded unreserved characters decoded, runs of '/' made one, dot segments removed.
+const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
+
+function removeDots(path) {
+  const parts = path.split('/');
+  const out = [];
+  parts.forEach((seg, i) => {
+    const last = i === parts.length - 1;
+    if (seg === '.') {
+      if (last) out.push('');
+    } else if (seg === '..') {
+      if (out.length > 1) out.pop();
+      if (last) out.push('');
+    } else out.push(seg);
+  });
+  return out.join('/');
+}
+
 function clean(url) {
-  return String(url).split('#', 1)[0].split('?', 1)[0];
+  const u = String(url).split('#', 1)[0].split('?', 1)[0];
+  const m = /^([A-Za-z][A-Za-z0-9+.-]*:)(\/\/[^/]*)?([\s\S]*)$/.exec(u);
+  const scheme = m ? m[1].toLowerCase() : '';
+  const authority = m ? (m[2] || '').toLowerCase() : '';
+  let path = m ? m[3] : u;
+  path = path.replace(/%([0-9A-Fa-f]{2})/g, (all, hex) => {
+    const ch = String.fromCharCode(parseInt(hex, 16));
+    return UNRESERVED.test(ch) ? ch : all;
+  });
+  return scheme + authority + removeDots(path.replace(/\/{2,}/g, '/'));
 }
 
 function glob(pattern, text) {
@@ -91,7 +119,7 @@ function glob(pattern, text) {
 }
 
 function matches(pattern, url) {
-  const p = clean(pattern).trim();
+  const p = String(pattern).trim().split('#', 1)[0].split('?', 1)[0]; // as the collector's _patterns._clean
   if (!p) return false;
   if (!p.startsWith('/')) return glob(p, url);
   const m = /^[A-Za-z][A-Za-z0-9+.-]*:/.exec(url);
@@ -106,12 +134,13 @@ function matches(pattern, url) {
 
 /**
  * Whether `href` is inside the capture scope {allow: [patterns], deny: [patterns]}: deny wins,
- * an empty allow list allows every page.
+ * an empty allow list allows every page; no scope yet (null) means not inside.
  */
 export function inScope(scope, href) {
-  if (!scope) return true;
+  if (!scope) return false; // not known yet (it comes with the consent token): record nothing
   const url = clean(href);
-  if ((scope.deny || []).some((p) => matches(p, url))) return false;
+  const candidates = url.endsWith('/') ? [url] : [url, `${url}/`]; // "/payments/*" covers "/payments"
+  if ((scope.deny || []).some((p) => candidates.some((u) => matches(p, u)))) return false;
   const allow = scope.allow || [];
   return !allow.length || allow.some((p) => matches(p, url));
 }

@@ -29,9 +29,12 @@
 //   decides; the CMP's later changes (withdrawal included) are followed;
 // - pages outside the project's capture scope (the scope comes with the token) are not recorded:
 //   recording pauses there and resumes, with a new full snapshot, on the next page in scope;
-// - only the decision lives in localStorage, and the session id, seq and token in sessionStorage
-//   (per tab), all written after consent. A refusal or a visit that ends undecided (`skipped`,
-//   sent on leave unless reportSkipped is false) is receipted under a random id held in memory only.
+// - only the decision lives in localStorage (a refusal too: so the banner is not shown again), and
+//   the session id, seq, token and capture scope in sessionStorage (per tab), written after consent.
+//   A refusal or a visit that ends undecided (`skipped`, sent on leave unless reportSkipped is false)
+//   is receipted under a random id held in memory only;
+// - receipts are sent one after the other (a withdrawal never overtakes its grant), and rrweb starts
+//   only once the grant's answer (token and capture scope) is in.
 
 import { get, set, uuid } from './storage.js';
 import { createTransport } from './transport.js';
@@ -56,7 +59,7 @@ function storageKeys(projectId) {
   const p = `replayvault.${projectId ? `${projectId}.` : ''}`;
   return {
     consent: `${p}consent`, session: `${p}session_id`, seq: `${p}next_seq`, token: `${p}consent_token`,
-    owner: `${p}owner`,
+    scope: `${p}capture_scope`, tcf: `${p}tc_string`, owner: `${p}owner`,
   };
 }
 
@@ -76,9 +79,16 @@ function releaseSession() {
 }
 
 function forgetSession() {
-  set('sessionStorage', keys.session, null);
-  set('sessionStorage', keys.seq, null);
-  set('sessionStorage', keys.token, null);
+  for (const k of [keys.session, keys.seq, keys.token, keys.scope, keys.tcf]) set('sessionStorage', k, null);
+}
+
+// Receipts go out one after the other, in the order of the visitor's decisions: the collector
+// takes the newest arrival as the session's decision, so a withdrawal must never overtake its grant.
+let receiptChain = Promise.resolve();
+function queueReceipt(body) {
+  const sent = receiptChain.then(() => sendReceipt(cfg, body));
+  receiptChain = sent.then(() => undefined);
+  return sent;
 }
 
 // The session id: the stored one, else (create) the page's pending id, which receipts sent before
@@ -141,11 +151,19 @@ function readToken() {
 }
 
 function keepToken(sid, json) {
-  if (json && json.consent_token) {
-    set('sessionStorage', keys.token, JSON.stringify({
-      sid, token: json.consent_token, exp: Date.now() + (json.token_ttl_ms || 0),
-      scope: json.scope || (readToken() || {}).scope || null,
-    }));
+  if (!json || !json.consent_token || sessionId(false) !== sid || consent.state() !== 'granted') return false;
+  set('sessionStorage', keys.token, JSON.stringify({ sid, token: json.consent_token, exp: Date.now() + (json.token_ttl_ms || 0) }));
+  if (json.scope) set('sessionStorage', keys.scope, JSON.stringify({ sid, scope: json.scope }));
+  return true;
+}
+
+// The capture scope the collector gave with this session's token; null until then (nothing recorded).
+function readScope() {
+  try {
+    const s = JSON.parse(get('sessionStorage', keys.scope) || 'null');
+    return s && s.sid === sessionId(false) ? s.scope : null;
+  } catch (_) {
+    return null;
   }
 }
 
@@ -159,29 +177,26 @@ function ensureToken() {
     const d = decision() || {};
     const now = Date.now();
     receipted = true;
-    return sendReceipt(cfg, {
+    return queueReceipt({
       session_id: sid, decision: 'granted', ts: now, decided_ms: Math.min(d.decided_ms || now, now),
       ...receiptFields({ method: d.method, purposes: d.purposes, bannerId: d.banner_id, bannerVersion: d.banner_version }),
     }).then((r) => settle(sid, r));
   };
   if (!t) return fresh();
   return renewToken(cfg, sid, t.token).then((r) => {
-    if (r.status === 200) {
-      keepToken(sid, r.json);
-      return true;
-    }
+    if (r.status === 200) return keepToken(sid, r.json);
     if (r.status === 409) return false; // withdrawn meanwhile
     return fresh();
   });
 }
 
-// The collector's answer to a grant receipt: keep the token, or stop (refused: GPC, DNT, TCF).
+// The collector's answer to a grant receipt: keep the token (unless the visitor changed their mind or
+// the session ended meanwhile), or stop (refused: GPC, DNT, TCF).
 function settle(sid, r) {
-  if (r.status === 200 && r.json.decision === 'granted') {
-    keepToken(sid, r.json);
-    return true;
+  if (r.status === 200 && r.json.decision === 'granted') return keepToken(sid, r.json);
+  if (r.status === 200 && consent.state() === 'granted') {
+    set('localStorage', keys.consent, JSON.stringify({ state: 'refused', method: 'collector' }));
   }
-  if (r.status === 200) set('localStorage', keys.consent, JSON.stringify({ state: 'refused', method: r.json.method }));
   return false;
 }
 
@@ -229,8 +244,7 @@ function start() {
       if (status === 403) set('sessionStorage', keys.token, null); // stale token: the next send gets a new one
     },
   });
-  recording = startRecording(cfg, (ev) => transport && transport.push(ev),
-    (href) => inScope((readToken() || {}).scope, href));
+  recording = startRecording(cfg, (ev) => transport && transport.push(ev), (href) => inScope(readScope(), href));
   ready.then((ok) => ok && recording && recording.rescope()); // the scope arrives with the token
   window.addEventListener('pagehide', onPageHide);
   document.addEventListener('visibilitychange', onVisibility);
@@ -276,18 +290,25 @@ function watchTcf() {
       if (!success || !tcData || tcData.gdprApplies === false || !tcData.tcString) return;
       if (tcData.eventStatus !== 'tcloaded' && tcData.eventStatus !== 'useractioncomplete') return;
       if (tcData.tcString === tcfSeen || gpcOn()) return;
+      if (tcData.eventStatus === 'tcloaded') {
+        // A string the CMP stored earlier: it never overrides a refusal or withdrawal given since
+        // (only the visitor's own action in the CMP can), nor repeats a receipt this session has.
+        const st = consent.state();
+        if (st === 'refused' || st === 'revoked') return;
+        if (get('sessionStorage', keys.tcf) === tcData.tcString && get('sessionStorage', keys.session)) return;
+      }
       tcfSeen = tcData.tcString;
       const sid = get('sessionStorage', keys.session) || pendingId;
       const now = Date.now();
       receipted = true;
-      sendReceipt(cfg, {
+      queueReceipt({
         session_id: sid, method: 'tcf', tc_string: tcData.tcString, ts: now, decided_ms: now, ...receiptFields({ method: 'tcf' }),
       }).then((r) => {
         if (r.status !== 200) return;
         if (r.json.decision === 'granted') {
           remember('granted', receiptFields({ method: 'tcf' }), now);
           if (!get('sessionStorage', keys.session)) sessionId(true);
-          keepToken(sid, r.json);
+          if (keepToken(sid, r.json)) set('sessionStorage', keys.tcf, tcData.tcString);
           start();
         } else {
           halt();
@@ -316,12 +337,13 @@ const consent = {
     set('localStorage', keys.consent, JSON.stringify({ state: 'refused', ...f, decided_ms: now }));
     receipted = true;
     const sid = sessionId(false);
-    sendReceipt(cfg, { session_id: sid || pendingId, decision: 'refused', ts: now, decided_ms: now, ...f });
+    queueReceipt({ session_id: sid || pendingId, decision: 'refused', ts: now, decided_ms: now, ...f });
     if (sid) {
       // A recorded session ends here; a later grant starts a new one.
       forgetSession();
       pendingId = uuid();
     } // else a later grant on this page records under the refused id: the ledger shows refused -> granted
+    releaseSession();
     return true;
   },
   revoke() {
@@ -330,9 +352,10 @@ const consent = {
     const sid = sessionId(false) || pendingId;
     set('localStorage', keys.consent, JSON.stringify({ state: 'revoked', decided_ms: now }));
     receipted = true;
-    sendReceipt(cfg, { session_id: sid, decision: 'withdrawn', ts: now, decided_ms: now, ...receiptFields() });
+    queueReceipt({ session_id: sid, decision: 'withdrawn', ts: now, decided_ms: now, ...receiptFields() });
     // The collector refuses this session from now on; a later grant starts a new one.
     forgetSession();
+    releaseSession();
     pendingId = uuid();
     return true;
   },
@@ -369,7 +392,7 @@ function init(options) {
   keys = storageKeys(cfg.projectId);
   if (gpcOn()) {
     receipted = true;
-    sendReceipt(cfg, { session_id: pendingId, decision: 'refused', method: 'gpc', ts: Date.now(), ...receiptFields({ method: 'gpc' }) });
+    queueReceipt({ session_id: pendingId, decision: 'refused', method: 'gpc', ts: Date.now(), ...receiptFields({ method: 'gpc' }) });
     return;
   }
   if (consent.state() === 'granted') start();

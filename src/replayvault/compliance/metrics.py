@@ -19,9 +19,10 @@ The metrics:
 1. ``data_capture`` = recorded sessions without a masking incident / recorded sessions.
 2. ``consent`` = sessions recorded under a grant receipt / sessions where the tracker ran. From the
    consent ledger (:mod:`replayvault.governance.consent`): the tracker ran for every session whose first
-   receipt arrived in the period, and for every recorded session of the period that has no receipt
-   (``recorded_without_receipt``: recorded before the ledger existed, or by a tracker that sent none; they
-   count against the rate). Imported recordings (``replayvault import``) are left out (``imported``).
+   receipt arrived in the period, and for every recorded session of the period without a grant receipt
+   that arrived before its recording started (``recorded_without_receipt``: recorded before the ledger
+   existed, or by a tracker that sent none; they count against the rate, and a grant sent afterwards does
+   not change that). Recorded with consent: a grant receipt arrived no later than the first batch. Imported recordings (``replayvault import``) are left out (``imported``).
    A session's decision is its newest receipt other than ``skipped``. Shown apart: ``refusals`` (with
    those by GPC, DNT and TCF), ``skipped`` (only ``skipped`` receipts), ``refused_then_granted``,
    ``withdrawn_after_recording`` (counted as recorded with consent: the withdrawal does not make the
@@ -233,7 +234,11 @@ def consent(db: Session, period: Period) -> Metric:
         rows.update({s.id: s for s in db.scalars(select(RecordingSession).where(RecordingSession.id.in_(part)))})
     recorded = {sid for sid, s in rows.items() if _recorded(s)}
     imported = sorted(sid for sid, s in rows.items() if s.consent == "imported" and sid not in timelines)
-    legacy = sorted(sid for sid in recorded - set(timelines) - set(imported))
+
+    def granted_first(sid: str) -> bool:  # a grant receipt that arrived before the recording started
+        return any(r.decision == "granted" and r.received_ms <= rows[sid].created_ms for r in timelines.get(sid, []))
+
+    legacy = sorted(sid for sid in recorded - set(imported) if not granted_first(sid))
     granted, refusals, skipped, withdrawn_data, withdrawn_none, waiting, changed = [], [], [], [], [], [], []
     by_method: dict[str, int] = defaultdict(int)
     for sid, rs in timelines.items():
@@ -243,8 +248,7 @@ def consent(db: Session, period: Period) -> Metric:
             skipped.append(sid)
             continue
         by_method[final.method] += 1
-        has_grant = any(r.decision == "granted" for r in decisive)
-        if has_grant and sid in recorded:
+        if sid in recorded and granted_first(sid):
             granted.append(sid)
         if any(a.decision == "refused" and b.decision == "granted" for a, b in zip(decisive, decisive[1:])):
             changed.append(sid)
@@ -254,7 +258,7 @@ def consent(db: Session, period: Period) -> Metric:
             (withdrawn_data if sid in recorded else withdrawn_none).append(sid)
         elif sid not in recorded:
             waiting.append(sid)
-    known = len(timelines) + len(legacy)
+    known = len(set(timelines) | set(legacy))
     refused_by = {k: sum(1 for sid in refusals if timelines[sid][-1].method == k or
                          (k == "gpc" and timelines[sid][-1].gpc) or (k == "dnt" and timelines[sid][-1].dnt))
                   for k in ("gpc", "dnt", "tcf")}

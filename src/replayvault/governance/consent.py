@@ -40,6 +40,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import time
 from dataclasses import dataclass, replace
@@ -88,8 +89,18 @@ def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
+_B64URL = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
 def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    """Strict base64url without padding: any other character, or a spelling that is not the canonical one
+    of its bytes, is an error (one token, one spelling)."""
+    if not _B64URL.match(text):
+        raise ValueError("not base64url")
+    raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if _b64(raw) != text:
+        raise ValueError("not the canonical base64url spelling")
+    return raw
 
 
 def _token_key(rt: "Runtime", *, issue: bool) -> bytes:
@@ -200,11 +211,12 @@ def _decide(rules: ConsentRules, req: ReceiptRequest) -> tuple[str, dict[str, An
     decision = req.decision
     summary = None
     reason = ""
-    if req.method == "tcf" and req.tc_string is not None and decision in (None, "granted"):
+    if req.tc_string is not None:  # always decoded: only a real TC string enters the ledger
         result = decide(decode(req.tc_string), rules.tcf_purposes, rules.tcf_vendor_id)
         summary = result.as_dict()
-        decision = "granted" if result.allowed else "refused"
-        reason = "" if result.allowed else "the TC string lacks consent for a required purpose or vendor"
+        if decision in (None, "granted"):
+            decision = "granted" if result.allowed else "refused"
+            reason = "" if result.allowed else "the TC string lacks consent for a required purpose or vendor"
     if decision == "granted" and req.gpc:
         decision, reason = "refused", "Global Privacy Control is on: nothing is recorded"
     elif decision == "granted" and req.dnt and rules.honour_dnt:
@@ -228,7 +240,8 @@ def record_receipt(rt: "Runtime", project: Project, req: ReceiptRequest, now_ms:
     Raises:
         InvalidTCString: method ``tcf`` with a TC string that cannot be decoded (HTTP 400; nothing stored).
         NotFound: the session id belongs to another project.
-        ConsentRevoked: a grant for a session that recorded data and was then withdrawn (409; nothing stored).
+        ConsentRevoked: a grant for a session that recorded data and was then withdrawn, or that holds data
+            recorded without any grant (imported, or from before the ledger): 409, nothing stored.
         AuditUnavailable: the audit entry could not be written (nothing stored).
     """
     from ..db.models import RecordingSession
@@ -248,6 +261,12 @@ def record_receipt(rt: "Runtime", project: Project, req: ReceiptRequest, now_ms:
         if decision == "granted" and sess is not None and sess.consent == "revoked":
             # Recording stopped for good when consent was withdrawn; the tracker starts a new session.
             raise ConsentRevoked("consent was withdrawn for this session; a new grant needs a new session")
+        if decision == "granted" and sess is not None and (sess.chunk_count > 0 or sess.shredded_ms is not None):
+            granted_before = db.scalar(select(ConsentReceipt.id).where(ConsentReceipt.session_id == req.session_id,
+                                                                        ConsentReceipt.decision == "granted").limit(1))
+            if granted_before is None:  # recorded without consent (imported, or before the ledger)
+                raise ConsentRevoked("this session was recorded without a consent receipt; consent cannot be "
+                                     "granted afterwards")
         row = ConsentReceipt(id=secrets.token_hex(16), project_id=project.id, session_id=req.session_id,
                              decision=decision, method=req.method, banner_id=req.banner_id,
                              banner_version=req.banner_version, purposes=list(req.purposes), tc_string=req.tc_string,
@@ -281,7 +300,8 @@ def _scope_for_tracker(project: Project) -> dict[str, Any]:
 
 
 def renew(rt: "Runtime", project: Project, session_id: str, token: str, now_ms: int | None = None) -> dict[str, Any]:
-    """A new token for a session whose grant still stands: ``{"consent_token", "token_ttl_ms"}``.
+    """A new token for a session whose grant still stands: ``{"consent_token", "token_ttl_ms", "scope"}``
+    (the capture scope as it is now).
 
     Raises:
         ConsentRequired: the token is not this session's (or was issued more than
@@ -295,7 +315,7 @@ def renew(rt: "Runtime", project: Project, session_id: str, token: str, now_ms: 
     with rt.sessions() as db:
         _current_grant(db, session_id, str(payload.get("r")))
     new, exp = issue_token(rt, project.id, session_id, str(payload["r"]), now)
-    return {"consent_token": new, "token_ttl_ms": exp - now}
+    return {"consent_token": new, "token_ttl_ms": exp - now, "scope": _scope_for_tracker(project)}
 
 
 def _current_grant(db: Session, session_id: str, receipt_id: str) -> list[ConsentReceipt]:
@@ -333,14 +353,19 @@ def _incident(rt: "Runtime", project: Project, session_id: str, reason: str, eve
 
 
 def _granted_periods(receipts: list[ConsentReceipt]) -> list[tuple[int, int | None]]:
-    """``[(start, end or None)]`` in browser ms: from each grant until the next refusal or withdrawal."""
+    """``[(start, end or None)]`` in browser ms: from each grant until the next refusal or withdrawal, taken
+    in arrival order. A stop stamped before the open period's start (the browser clock went back) closes it
+    at its start; a grant stamped before the end of the previous period starts at that end: so whatever
+    the clock did, a stop always ends the consent the grants before it gave."""
     periods: list[tuple[int, int | None]] = []
-    for r in sorted((r for r in receipts if r.decision != "skipped"), key=lambda r: (r.client_ms, r.audit_idx)):
+    for r in receipts:  # arrival order (audit_idx)
         open_ = bool(periods) and periods[-1][1] is None
         if r.decision == "granted" and not open_:
-            periods.append((r.client_ms, None))
+            floor = max((end for _s, end in periods if end is not None), default=r.client_ms)
+            periods.append((max(r.client_ms, floor), None))
         elif r.decision in _STOPS and open_:
-            periods[-1] = (periods[-1][0], r.client_ms)
+            start = periods[-1][0]
+            periods[-1] = (start, max(r.client_ms, start))
     return periods
 
 

@@ -192,6 +192,8 @@ _LABEL = re.compile(r"^[A-Za-z0-9._:-]{0,64}$")
 _PURPOSE = re.compile(r"^[a-z0-9_.:-]{1,32}$")
 #: Longest accepted TCF TC string (characters).
 MAX_TC_STRING = 20_000
+#: A TC string: base64url segments separated by '.' (IAB TCF v2 "Consent string and vendor list formats").
+_TC_STRING = re.compile(r"^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*$")
 
 
 @dataclass(frozen=True)
@@ -257,10 +259,15 @@ def parse_consent(data: bytes) -> ReceiptRequest:
         raise MalformedBatch("'purposes' must be a list of at most 20 names of 1-32 lower-case letters, digits, "
                              "'_', '.', ':' or '-'")
     tc = doc.get("tc_string")
-    if tc is not None and (not isinstance(tc, str) or not 0 < len(tc) <= MAX_TC_STRING):
-        raise MalformedBatch(f"'tc_string' must be a non-empty string of at most {MAX_TC_STRING} characters")
+    if tc is not None and (not isinstance(tc, str) or not 0 < len(tc) <= MAX_TC_STRING or not _TC_STRING.match(tc)):
+        raise MalformedBatch(f"'tc_string' must be a TCF TC string (base64url segments separated by '.', at most "
+                             f"{MAX_TC_STRING} characters)")
+    if tc is not None and method != "tcf":
+        raise MalformedBatch("'tc_string' is only accepted with method 'tcf'")
     if method == "tcf" and tc is None and decision in (None, "granted"):
         raise MalformedBatch("'tc_string' is required when method is 'tcf'")
+    if method in ("gpc", "dnt") and decision != "refused":
+        raise MalformedBatch("a receipt with method 'gpc' or 'dnt' records a browser opt-out: its decision must be 'refused'")
     flags = {}
     for name in ("gpc", "dnt"):
         flags[name] = doc.get(name, False)

@@ -62,6 +62,7 @@ __all__ = [
     "Selector",
     "UrlRules",
     "parse_policy",
+    "scope_url",
     "stored_policy",
 ]
 
@@ -266,6 +267,46 @@ def _url_matcher(pattern: str) -> Any:
     return url_matcher(pattern)
 
 
+_URL_PARTS = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*:)(//[^/]*)?(.*)$", re.DOTALL)
+_PCT = re.compile(r"%([0-9A-Fa-f]{2})")
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+
+def _remove_dot_segments(path: str) -> str:
+    out: list[str] = []
+    parts = path.split("/")
+    for i, seg in enumerate(parts):
+        if seg == ".":
+            if i == len(parts) - 1:
+                out.append("")
+        elif seg == "..":
+            if len(out) > 1:
+                out.pop()
+            if i == len(parts) - 1:
+                out.append("")
+        else:
+            out.append(seg)
+    return "/".join(out)
+
+
+def scope_url(url: str) -> str:
+    """A page URL as capture scope matches it (RFC 3986 §6.2.2 normalisation): query and fragment dropped,
+    scheme and host lower-cased, percent-encoded unreserved characters decoded (§2.3), runs of ``/`` in the
+    path made one, dot segments removed (§5.2.4). Servers commonly serve all these spellings as one page,
+    so a deny pattern must not be passed by writing the path another way."""
+    url = url.split("#", 1)[0].split("?", 1)[0]
+    m = _URL_PARTS.match(url)
+    scheme, authority, path = (m.group(1).lower(), (m.group(2) or "").lower(), m.group(3)) if m else ("", "", url)
+
+    def unreserved(p: re.Match[str]) -> str:
+        ch = chr(int(p.group(1), 16))
+        return ch if ch in _UNRESERVED else p.group(0)
+
+    path = _PCT.sub(unreserved, path)
+    path = re.sub(r"/{2,}", "/", path)
+    return scheme + authority + _remove_dot_segments(path)
+
+
 class CaptureScope(BaseModel):
     """Which pages may be recorded at all: URL patterns (funnel rules: ``*`` wildcard, ``/path`` matches
     the path of any host), matched against a page URL without query string and fragment.
@@ -299,17 +340,21 @@ class CaptureScope(BaseModel):
     def decide(self, url: str) -> tuple[bool, str]:
         """``(in scope, deciding pattern)`` for a page ``url`` (its query string and fragment are ignored).
 
-        The first matching ``deny`` pattern puts the page out of scope; otherwise, with a non-empty
+        The URL is normalised first (:func:`scope_url`), so ``//payments/card``, ``/a/../payments/card`` and
+        ``/%70ayments/card`` are all ``/payments/card``; a deny pattern ending in ``/*`` also covers the bare
+        directory (``/payments``). The first matching ``deny`` pattern puts the page out of scope; otherwise, with a non-empty
         ``allow``, the first matching ``allow`` pattern puts it in scope and no match puts it out
         (pattern ``""``); with an empty ``allow`` the page is in scope (pattern ``""``). A URL without
         scheme that starts with ``/`` is matched as a path. Linear time in the URL length per pattern
         (no regular expression: see :mod:`replayvault.analytics._patterns`).
         """
-        url = url.split("#", 1)[0].split("?", 1)[0]
+        url = scope_url(url)
         if url.startswith("/"):  # a path only: path patterns must still apply ("/payments/x")
             url = "path:" + url
+        # "/payments/*" also denies "/payments" itself (the directory the pattern names).
+        candidates = (url,) if url.endswith("/") else (url, url + "/")
         for pattern in self.deny:
-            if _url_matcher(pattern).match(url):
+            if any(_url_matcher(pattern).match(u) for u in candidates):
                 return False, pattern
         if not self.allow:
             return True, ""

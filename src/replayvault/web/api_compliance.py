@@ -19,6 +19,7 @@ from fastapi.concurrency import run_in_threadpool
 from ..compliance.checklist import checklist as run_checklist
 from ..compliance.metrics import compute_metrics, parse_period
 from ..governance.consent import MAX_LIST, list_receipts
+from .auth import client_ip, principal
 
 __all__ = ["router"]
 
@@ -56,9 +57,19 @@ async def consent_receipts(request: Request, from_: str | None = _FROM, to: str 
                            ) -> dict[str, Any]:
     """``{"period", "total", "receipts": [{"id", "project_id", "session_id", "decision", "method", "banner_id",
     "banner_version", "purposes", "tc_string", "tcf", "gpc", "dnt", "client_ms", "decided_ms", "received_ms",
-    "sha256"}]}``, newest first; each ``sha256`` is also in the audit log (``consent.receipt``)."""
+    "sha256"}]}``, newest first; each ``sha256`` is also in the audit log (``consent.receipt``). The read is
+    audited (``consent.ledger_read``)."""
     period = parse_period(from_, to, project)
-    found = await run_in_threadpool(lambda: list_receipts(request.app.state.rt, from_ms=period.from_ms,
-                                                          to_ms=period.to_ms, project=period.project,
-                                                          session_id=session, limit=limit, offset=offset))
+    rt = request.app.state.rt
+
+    def read() -> dict[str, Any]:
+        found = list_receipts(rt, from_ms=period.from_ms, to_ms=period.to_ms, project=period.project,
+                              session_id=session, limit=limit, offset=offset)
+        # Reads of the ledger are audited like other compliance records (who looked at which receipts).
+        rt.audit.record(actor=principal(request).actor, action="consent.ledger_read", resource="consent_receipts",
+                        origin_ip=client_ip(request),
+                        details={"period": period.as_dict(), "session": session, "returned": len(found["receipts"])})
+        return found
+
+    found = await run_in_threadpool(read)
     return {"period": period.as_dict(), **found}
