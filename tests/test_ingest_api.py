@@ -408,7 +408,8 @@ def test_renew_gives_a_new_working_token_until_withdrawal(client) -> None:
     r = _renew(client, sid, token)
     assert r.status_code == 200, r.text
     body = r.json()
-    assert set(body) == {"session_id", "consent_token", "token_ttl_ms"}
+    assert set(body) == {"session_id", "consent_token", "token_ttl_ms", "scope"}
+    assert body["scope"] == {"allow": [], "deny": []}  # the capture scope as it is now
     assert (body["session_id"], body["token_ttl_ms"]) == (sid, 900_000)
     renewed = body["consent_token"]
     assert re.fullmatch(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}", renewed)

@@ -105,6 +105,8 @@ class ProcessedBatch:
     #: (governance.scope: ``""`` = no allow pattern matched or the page was unknown).
     scope_dropped: int = 0
     scope_rules: dict[str, int] = field(default_factory=dict)
+    #: DomContentLoaded/Load events dropped with an out-of-scope window but not counted (no content).
+    scope_silent: int = 0
 
 
 def encode_events(events: list[Event]) -> bytes:
@@ -117,7 +119,7 @@ def process_batch(batch: Batch, state: SessionState) -> ProcessedBatch:
     node map, then extract facts from the masked events.
 
     Pure: ``batch`` and ``state`` are left unchanged; the new state is returned. When every event is
-    out of scope the result has no events (``payload`` ``b"[]"``, ``scope_dropped == len(batch.events)``).
+    out of scope the result has no events (``payload`` ``b"[]"``, ``scope_dropped + scope_silent == len(batch.events)``).
 
     Only masking can reject a batch. Analytics (facts, behaviour) never do: an unreadable analytics
     state starts fresh, and an extractor that fails on an odd event shape yields no analytics for
@@ -162,6 +164,7 @@ def process_batch(batch: Batch, state: SessionState) -> ProcessedBatch:
         behaviour=behaviour,
         scope_dropped=scoped.dropped,
         scope_rules=scoped.rules,
+        scope_silent=scoped.silent,
     )
 
 

@@ -145,3 +145,31 @@ def test_consent_is_red_for_a_recording_without_receipt_and_amber_without_receip
     item = _items(rt)["consent"]
     assert item.status == C.RED and item.facts["recorded_without_receipt"] == 1
     assert item.evidence.startswith("1 recorded sessions have no consent receipt, so their consent cannot be shown")
+
+
+def test_a_policy_without_a_retention_section_leaves_the_project_on_the_default(tmp_path, clock) -> None:  # noqa: F811
+    """Found by the fresh-user review: setting only a capture scope used to count as setting retention."""
+    from replayvault.governance.policies import set_policy
+
+    rt = Runtime(Settings(home=tmp_path / "r", allowed_hosts="testserver"))
+    ensure_project(rt, "p1", "P1", [])
+    set_policy(rt, "p1", 'capture_scope: {deny: ["/payments/*"]}\n', "test")
+    item = _items(rt)["retention"]
+    assert (item.status, item.facts["projects_on_default"]) == (C.AMBER, ["p1"])
+    set_policy(rt, "p1", 'capture_scope: {deny: ["/payments/*"]}\nretention: {default_days: 30}\n', "test")
+    assert _items(rt)["retention"].status == C.GREEN
+
+
+def test_the_retention_item_looks_only_at_the_chosen_project(tmp_path, clock) -> None:  # noqa: F811
+    from replayvault.compliance.checklist import checklist
+    from replayvault.compliance.metrics import Period
+    from replayvault.governance.policies import set_policy
+
+    rt = Runtime(Settings(home=tmp_path / "r2", allowed_hosts="testserver"))
+    ensure_project(rt, "p1", "P1", [])
+    ensure_project(rt, "p2", "P2", [])
+    set_policy(rt, "p1", "retention: {default_days: 30}\n", "test")
+    by = {i.key: i for i in checklist(rt, Period(project="p1"), NOW)}
+    assert (by["retention"].status, by["retention"].facts["projects"]) == (C.GREEN, 1)
+    by = {i.key: i for i in checklist(rt, Period(), NOW)}
+    assert (by["retention"].status, by["retention"].facts["projects_on_default"]) == (C.AMBER, ["p2"])

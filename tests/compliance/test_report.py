@@ -261,6 +261,8 @@ def test_cli_refuses_bad_options(cli_env, tmp_path) -> None:
     assert r.exit_code == 2 and "--from must be a date" in r.output
     r = _run("--from", "2026-10-01", "--to", "2026-11-30", "-o", str(tmp_path / "missing" / "r.html"))
     assert r.exit_code == 2 and "no writable folder" in r.output and "Traceback" not in r.output
+    r = _run("--from", "2026-10-01", "--to", "2026-11-30", "--project", "nope", "-o", str(tmp_path / "r.html"))
+    assert r.exit_code != 0 and "no project 'nope'" in r.output and "Traceback" not in r.output
     assert not list(tmp_path.iterdir())
 
 

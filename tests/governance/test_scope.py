@@ -89,6 +89,8 @@ def spa_visit(ts: int = T) -> list[dict]:
      "policy field capture_scope.note: String should have at most 200 characters"),
     ("capture_scope: {deny: [" + ", ".join(["'/p'"] * 101) + "]}",
      "policy field capture_scope.deny: List should have at most 100 items after validation, not 101"),
+    ('capture_scope: {deny: ["transfer.html"]}',  # could never match a page URL (fresh-user review)
+     "policy field capture_scope.deny: pattern 'transfer.html' must start with '/', '*' or a scheme such as https://"),
     ("capture_scope: [/payments/*]",
      "policy field capture_scope: Input should be a valid dictionary or instance of CaptureScope"),
 ])
@@ -376,3 +378,22 @@ def test_normalisation_keeps_other_pages_and_reserved_escapes() -> None:
     assert scope.decide("https://bank.example/payment") == (True, "")
     assert scope.decide("https://bank.example/paymentsx/card") == (True, "")
     assert scope_url("https://bank.example/a%2Fb/%7Eme//x/./y/../z") == "https://bank.example/a%2Fb/~me/x/z"
+
+
+def test_a_new_windows_dom_content_loaded_is_not_a_scope_incident() -> None:
+    """Found by the fresh-user review: every new page load of a scoped project counted its first event
+    (DomContentLoaded, before the Meta event) as an out-of-scope incident."""
+    from replayvault.governance.scope import OUT_OF_SCOPE, filter_scope
+
+    scope = CaptureScope(deny=["/payments/*"])
+    batch = [{"type": 0, "data": {}, "timestamp": 1},
+             {"type": 4, "data": {"href": "https://bank.example/accounts", "width": 1280, "height": 800}, "timestamp": 2},
+             {"type": 2, "data": {"node": {"type": 0, "id": 1, "childNodes": []}, "initialOffset": {}}, "timestamp": 3},
+             {"type": 1, "data": {}, "timestamp": 4}]
+    res = filter_scope(batch, dict(OUT_OF_SCOPE), scope)
+    assert ([e["timestamp"] for e in res.events], res.dropped, res.silent, res.rules) == ([2, 3, 4], 0, 1, {})
+    # A window in scope so far keeps its DomContentLoaded; on the denied page the Meta counts and the
+    # Load event is dropped silently.
+    res = filter_scope([dict(batch[0]), {**batch[1], "data": {**batch[1]["data"], "href": "https://bank.example/payments/x"}},
+                        dict(batch[3])], {}, scope)
+    assert ([e["timestamp"] for e in res.events], res.dropped, res.silent, res.rules) == ([1], 1, 1, {"/payments/*": 1})

@@ -6,8 +6,9 @@
 //                                      answers with a consent token. opts: {method, purposes, bannerId,
 //                                      bannerVersion} override init's ('banner' by default)
 //   replayvault.consent.refuse(opts?)  the visitor declined: receipt, nothing recorded
-//   replayvault.consent.revoke()       withdraw (alias withdraw()): stop every listener, drop unsent
-//                                      events, receipt; the collector refuses the session from then on
+//   replayvault.consent.revoke(opts?)  withdraw (alias withdraw()): stop every listener, drop unsent
+//                                      events, receipt (opts as grant's: {method: 'api'} from code);
+//                                      the collector refuses the session from then on
 //   replayvault.consent.state()        'granted' | 'refused' | 'revoked' | 'pending'
 //   replayvault.identify(id)   link the recording to a data subject (pseudonymous id, 1-128 of
 //                              A-Z a-z 0-9 . _ : -; anything else is ignored -> false); sent with
@@ -346,13 +347,13 @@ const consent = {
     releaseSession();
     return true;
   },
-  revoke() {
+  revoke(o) {
     halt();
     const now = Date.now();
     const sid = sessionId(false) || pendingId;
     set('localStorage', keys.consent, JSON.stringify({ state: 'revoked', decided_ms: now }));
     receipted = true;
-    queueReceipt({ session_id: sid, decision: 'withdrawn', ts: now, decided_ms: now, ...receiptFields() });
+    queueReceipt({ session_id: sid, decision: 'withdrawn', ts: now, decided_ms: now, ...receiptFields(o) });
     // The collector refuses this session from now on; a later grant starts a new one.
     forgetSession();
     releaseSession();
@@ -405,8 +406,8 @@ const api = {
   consent: {
     grant: (o) => (keys ? consent.grant(o) : undefined),
     refuse: (o) => (keys ? consent.refuse(o) : undefined),
-    revoke: () => (keys ? consent.revoke() : undefined),
-    withdraw: () => (keys ? consent.revoke() : undefined),
+    revoke: (o) => (keys ? consent.revoke(o) : undefined),
+    withdraw: (o) => (keys ? consent.revoke(o) : undefined),
     state: () => consent.state(),
   },
   identify(id) {

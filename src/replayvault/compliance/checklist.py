@@ -15,8 +15,9 @@ Rules (thresholds are the module constants; "capture rate" etc. are :mod:`.metri
    checkpoint is younger than 2 × ``REPLAYVAULT_CHECKPOINT_INTERVAL_S``; amber otherwise (no checkpoint,
    an old one, or scheduled checkpoints switched off).
 4. ``retention`` (retention policy). Red when an expired session is still present (metric 5's
-   ``expired_but_present`` > 0, over all time); green when every project sets a ``retention`` section in
-   its policy; amber when a project relies on the built-in 30-day default.
+   ``expired_but_present`` > 0, over all time); green when every project (the period's project, when
+   one is chosen) sets a ``retention`` section in its policy; amber when one relies on the built-in 30-day
+   default.
 5. ``training`` (staff training, from attestations). Staff: active users holding a role that may read
    recordings (``recordings:read``, the reads that require a current attestation). Green when every one
    has an attestation younger than ``REPLAYVAULT_TRAINING_MAX_AGE_DAYS``; amber from
@@ -137,7 +138,9 @@ def _audit(rt: "Runtime", audit: dict[str, Any], now_ms: int) -> Item:
 
 
 def _retention(db: Any, ret: Metric) -> Item:
-    projects = list(db.scalars(select(Project).order_by(Project.id)))
+    project = ret.period.get("project")
+    q = select(Project).order_by(Project.id)
+    projects = list(db.scalars(q.where(Project.id == project) if project else q))
     default = [p.id for p in projects if not (isinstance(p.policy, dict) and p.policy.get("retention"))]
     expired = ret.detail["expired_but_present"]
     facts = {"projects": len(projects), "projects_on_default": default, "expired_but_present": expired,

@@ -272,8 +272,8 @@ def consent(db: Session, period: Period) -> Metric:
                           "withdrawn_before_recording": len(withdrawn_none), "granted_not_recorded": len(waiting),
                           "recorded_without_receipt": len(legacy), "imported": len(imported),
                           "by_method": dict(sorted(by_method.items()))},
-                  notes=["refusals and skipped visits are counted per page load: without consent the tracker keeps "
-                         "no id that could link a visitor's pages"] +
+                  notes=["GPC refusals and skipped visits count page loads (without consent no id links a "
+                         "visitor's pages); a banner refusal counts once"] +
                         (["imported recordings have no consent receipt here and are left out"] if imported else []),
                   links={"recorded_with_consent": _links("session", granted),
                          "recorded_without_receipt": _links("session", legacy),

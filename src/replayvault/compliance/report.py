@@ -262,10 +262,14 @@ def build_report(rt: Runtime, period: Period, now_ms: int | None = None,
     name and id, ``signature_verified``), ``retention``, ``dsar``, ``training``, ``reviews``, ``use``.
 
     Raises:
-        InvalidInput: a period without both bounds, an empty one, or one of more than 106 weeks.
+        InvalidInput: a period without both bounds, an empty one, or one of more than 106 weeks; an unknown project.
     """
     if period.from_ms is None or period.to_ms is None:
         raise InvalidInput("a report needs both 'from' and 'to'")
+    if period.project is not None:
+        with rt.sessions() as db:
+            if db.get(Project, period.project) is None:
+                raise InvalidInput(f"no project {period.project[:64]!r}")
     now = _now() if now_ms is None else now_ms
     tick = progress or (lambda *_: None)
     weeks = iso_weeks(period.from_ms, period.to_ms)

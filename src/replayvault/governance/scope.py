@@ -25,7 +25,10 @@ Pure: no I/O, no logging of URLs. Rules, walking the events of one browser windo
    are in scope unless the carried state says the window is out. In practice a recording starts with
    Meta + FullSnapshot, so this only concerns odd or imported recordings.
 
-A scope with no patterns at all keeps every event and leaves the state as it was.
+A scope with no patterns at all keeps every event and leaves the state as it was. DomContentLoaded
+and Load events (types 0 and 1: a timestamp, no content) dropped while a window is out are not
+counted (``silent``): a new window starts out until its first Meta event, and the tracker's first
+event of a page is DomContentLoaded, which must not become a scope incident.
 
 The state carried between batches of a window is a small JSON-safe dict, without any URL::
 
@@ -60,7 +63,7 @@ class ScopeResult:
     """Result of :func:`filter_scope`.
 
     ``events``: the kept events, in their order (the same dict objects); ``dropped``: how many were
-    dropped; ``rules``: pattern -> events it dropped (``""``: no allow pattern matched, or the page was
+    dropped and counted; ``silent``: DomContentLoaded/Load events dropped without being counted; ``rules``: pattern -> events it dropped (``""``: no allow pattern matched, or the page was
     unknown), ordered by the last event each pattern dropped (the last key is the pattern in effect
     at the end of the batch); ``state``: the window's state after the batch (module docstring).
     """
@@ -69,6 +72,7 @@ class ScopeResult:
     dropped: int
     rules: dict[str, int]
     state: dict[str, Any]
+    silent: int = 0
 
 
 def filter_scope(events: list[Event], state: dict[str, Any], scope: CaptureScope) -> ScopeResult:
@@ -83,6 +87,7 @@ def filter_scope(events: list[Event], state: dict[str, Any], scope: CaptureScope
     out, resync, rule = bool(state.get("out")), bool(state.get("resync")), str(state.get("rule") or "")
     kept: list[Event] = []
     rules: dict[str, int] = {}
+    silent = 0
     for ev in events:
         href = _href(ev)
         if href is not None:
@@ -96,10 +101,14 @@ def filter_scope(events: list[Event], state: dict[str, Any], scope: CaptureScope
         if resync and ev.get("type") == EventType.FullSnapshot:
             resync, rule = False, ""
         if out or resync:
+            if ev.get("type") in (EventType.DomContentLoaded, EventType.Load):
+                silent += 1  # no content: dropped, not an incident
+                continue
             rules[rule] = rules.pop(rule, 0) + 1  # re-inserted: the last key is the latest pattern
             continue
         kept.append(ev)
-    return ScopeResult(kept, len(events) - len(kept), rules, {"out": out, "resync": resync, "rule": rule})
+    return ScopeResult(kept, len(events) - len(kept) - silent, rules, {"out": out, "resync": resync, "rule": rule},
+                       silent)
 
 
 def _href(ev: Event) -> str | None:

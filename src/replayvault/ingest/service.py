@@ -126,7 +126,7 @@ def accept_batch(rt: Runtime, project: Project, req: IngestRequest) -> AcceptRes
             raise MalformedBatch("an event has a shape the pipeline cannot process (not an rrweb event structure)") from None
 
         now = _now_ms()
-        if out.scope_dropped and out.scope_dropped >= len(req.events):
+        if out.scope_dropped + out.scope_silent >= len(req.events):  # nothing left to store
             _drop_batch(rt, db, project, sess, dek, req, out, now)
             return AcceptResult(req.session_id, req.seq, len(req.events), False, {}, out.scope_dropped)
         urls = [pv.url for pv in out.facts.page_views] + [u for u, _w, _ts in out.page_snapshots]

@@ -267,6 +267,7 @@ def _url_matcher(pattern: str) -> Any:
     return url_matcher(pattern)
 
 
+_SCOPE_PATTERN_START = re.compile(r"^(/|\*|[A-Za-z][A-Za-z0-9+.-]*:)")
 _URL_PARTS = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*:)(//[^/]*)?(.*)$", re.DOTALL)
 _PCT = re.compile(r"%([0-9A-Fa-f]{2})")
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
@@ -320,10 +321,12 @@ class CaptureScope(BaseModel):
     The tracker does not record out-of-scope pages (:meth:`to_tracker`); ingest drops and counts any
     that arrive anyway (:mod:`replayvault.governance.scope`).
 
-    Matching is exact and case-sensitive, without percent-decoding (``/Payments/x`` and
-    ``/pay%6Dents/x`` do not match ``/payments/*``): write patterns for the URLs the site really uses.
-    The fragment is ignored too, so hash routes (``/#/payments``) cannot be told apart: such a site
-    needs its payment pages under a path of their own, or an ``allow`` list.
+    Each pattern starts with ``/`` (a path on any host), ``*`` or a scheme (``https://…``): anything else
+    could never match a page URL and is refused. URLs are normalised before matching (:func:`scope_url`:
+    ``//payments/x``, ``/a/../payments/x`` and ``/pay%6Dents/x`` are ``/payments/x``), but the path stays
+    case-sensitive (``/Payments/x`` does not match ``/payments/*``): write patterns for the URLs the site
+    really uses. The fragment is ignored, so hash routes (``/#/payments``) cannot be told apart: such a
+    site needs its payment pages under a path of their own, or an ``allow`` list.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
@@ -335,7 +338,11 @@ class CaptureScope(BaseModel):
     @field_validator("allow", "deny")
     @classmethod
     def _patterns(cls, value: list[str]) -> list[str]:
-        return _url_patterns(value)
+        _url_patterns(value)  # empty, too long...
+        for pattern in value:
+            if not _SCOPE_PATTERN_START.match(pattern.strip()):
+                raise ValueError(f"pattern {pattern[:60]!r} must start with '/', '*' or a scheme such as https://")
+        return value
 
     def decide(self, url: str) -> tuple[bool, str]:
         """``(in scope, deciding pattern)`` for a page ``url`` (its query string and fragment are ignored).
