@@ -192,6 +192,8 @@ app.add_typer(users_app, name="users")
 app.add_typer(training_app, name="training")
 app.add_typer(audit_app, name="audit")
 app.add_typer(policy_app, name="policy")
+from .cli_projects import projects_app  # noqa: E402
+app.add_typer(projects_app, name="projects")
 from .cli_budget import budget_app  # noqa: E402
 app.add_typer(budget_app, name="budget")
 from .cli_scan import scan  # noqa: E402
