@@ -20,6 +20,7 @@ def test_subject_goes_with_batches_and_a_new_subject_starts_a_new_session(page: 
     assert stats(page)["identified"] is False
     assert page.evaluate("() => replayvault.identify('cust-4242')") is True
     page.evaluate("() => replayvault.consent.grant()")
+    page.wait_for_function("() => replayvault.stats().recording && !replayvault.stats().paused")
     interact(page)
     page.evaluate("() => replayvault.flush()")
     first = _sid(page)
@@ -43,6 +44,9 @@ def test_subject_goes_with_batches_and_a_new_subject_starts_a_new_session(page: 
         by_session.setdefault(b.json["session_id"], set()).add(b.json.get("subject"))
     assert by_session == {first: {"cust-4242"}, second: {"cust-9999"}, third: {None}}
     assert [c.json["session_id"] for c in stub.consent()] == [first, second, third]  # one receipt per session
+    # Every batch carries its own session's token, also the last batch of a session cut by the rotation.
+    assert {(b.json["session_id"], b.json["consent_token"]) for b in stub.ingest()} == {
+        (sid, f"tok-{sid}") for sid in (first, second, third)}
     for sid in (second, third):  # each new session starts with a full snapshot, so it replays on its own
         batches = sorted((b.json for b in stub.ingest() if b.json["session_id"] == sid), key=lambda j: j["seq"])
         assert batches[0]["seq"] == 0 and 2 in {e["type"] for e in batches[0]["events"]}

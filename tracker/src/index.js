@@ -151,8 +151,18 @@ function readToken() {
   }
 }
 
+// Tokens by session id, in memory: batches cut for a session that has just ended (a new data subject)
+// still go out under their own session's token.
+const tokens = {};
+
+function tokenFor(sid) {
+  const t = readToken();
+  return t && t.sid === sid ? t.token : tokens[sid];
+}
+
 function keepToken(sid, json) {
   if (!json || !json.consent_token || sessionId(false) !== sid || consent.state() !== 'granted') return false;
+  tokens[sid] = json.consent_token;
   set('sessionStorage', keys.token, JSON.stringify({ sid, token: json.consent_token, exp: Date.now() + (json.token_ttl_ms || 0) }));
   if (json.scope) set('sessionStorage', keys.scope, JSON.stringify({ sid, scope: json.scope }));
   return true;
@@ -236,8 +246,8 @@ function start() {
     url: `${cfg.endpoint}/api/v1/ingest`,
     writeKey: cfg.writeKey,
     ids: () => ({ session_id: sessionId(true), window_id: windowId, ...(identity ? { subject: identity } : {}) }),
-    token: () => (readToken() || {}).token,
-    prepare: () => ensureToken(),
+    token: (batchSid) => tokenFor(batchSid),
+    prepare: () => (sessionId(false) === sid ? ensureToken() : Promise.resolve(true)), // this session's token only
     onAnswer: (json) => keepToken(sessionId(false), json),
     nextSeq,
     onRejected: (status) => {
@@ -351,6 +361,7 @@ const consent = {
     halt();
     const now = Date.now();
     const sid = sessionId(false) || pendingId;
+    delete tokens[sid];
     set('localStorage', keys.consent, JSON.stringify({ state: 'revoked', decided_ms: now }));
     receipted = true;
     queueReceipt({ session_id: sid, decision: 'withdrawn', ts: now, decided_ms: now, ...receiptFields(o) });

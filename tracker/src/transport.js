@@ -24,7 +24,7 @@ const KEEPALIVE_MAX_BYTES = 60000;
  * @param {() => number} o.nextSeq  returns and advances the session's seq
  * @param {(status: number) => void} o.onRejected  called on a 4xx answer
  * @param {Promise} o.ready  fetches wait for it (the consent receipt is posted first)
- * @param {() => string|undefined} o.token  the session's consent token, read when a batch is sent
+ * @param {(sessionId: string) => string|undefined} o.token  a session's consent token, read when its batch is sent
  * @param {() => Promise<boolean>} o.prepare  renews the token when it is about to expire
  * @param {(json: object) => void} o.onAnswer  receives the collector's JSON answer to an accepted batch
  *                                 (it may carry a fresh consent token)
@@ -50,7 +50,7 @@ export function createTransport(o) {
 
   // The body with the consent token as it is now (a retried batch takes the renewed token).
   function body(entry) {
-    return JSON.stringify({ ...entry.batch, consent_token: o.token() });
+    return JSON.stringify({ ...entry.batch, consent_token: o.token(entry.batch.session_id) });
   }
 
   // One attempt; resolves true when the collector accepted the batch.
@@ -131,7 +131,7 @@ export function createTransport(o) {
       buffer = part;
       cut();
       const url = `${o.url}?key=${encodeURIComponent(o.writeKey)}`;
-      if (!o.token()) return; // no consent token yet: the batches wait in the outbox (lost if the page goes)
+      if (!o.token(o.ids().session_id)) return; // no consent token yet: the batches wait in the outbox
       for (const entry of outbox.filter((e) => !e.inflight)) {
         const blob = new Blob([body(entry)], { type: 'text/plain' });
         if (navigator.sendBeacon && navigator.sendBeacon(url, blob)) done(entry);
