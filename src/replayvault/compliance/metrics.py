@@ -241,6 +241,7 @@ def consent(db: Session, period: Period) -> Metric:
     legacy = sorted(sid for sid in recorded - set(imported) if not granted_first(sid))
     granted, refusals, skipped, withdrawn_data, withdrawn_none, waiting, changed = [], [], [], [], [], [], []
     by_method: dict[str, int] = defaultdict(int)
+    finals: dict[str, ConsentReceipt] = {}  # each refused session's deciding receipt
     for sid, rs in timelines.items():
         decisive = [r for r in rs if r.decision != "skipped"]
         final = decisive[-1] if decisive else None
@@ -254,14 +255,14 @@ def consent(db: Session, period: Period) -> Metric:
             changed.append(sid)
         if final.decision == "refused":
             refusals.append(sid)
+            finals[sid] = final
         elif final.decision == "withdrawn":
             (withdrawn_data if sid in recorded else withdrawn_none).append(sid)
         elif sid not in recorded:
             waiting.append(sid)
     known = len(set(timelines) | set(legacy))
-    refused_by = {k: sum(1 for sid in refusals if timelines[sid][-1].method == k or
-                         (k == "gpc" and timelines[sid][-1].gpc) or (k == "dnt" and timelines[sid][-1].dnt))
-                  for k in ("gpc", "dnt", "tcf")}
+    refused_by = {k: sum(1 for sid in refusals if finals[sid].method == k or (k == "gpc" and finals[sid].gpc)
+                         or (k == "dnt" and finals[sid].dnt)) for k in ("gpc", "dnt", "tcf")}
     return Metric("consent", "Consent acquisition rate",
                   "sessions recorded under a grant receipt / sessions where the tracker ran",
                   _share(len(granted), known), len(granted), known, "share", period.as_dict(),

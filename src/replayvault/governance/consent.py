@@ -128,7 +128,11 @@ def _mac(key: bytes, body: str) -> bytes:
 
 
 def issue_token(rt: "Runtime", project_id: str, session_id: str, receipt_id: str, now_ms: int) -> tuple[str, int]:
-    """A consent token for (project, session, grant receipt); returns ``(token, expires_ms)``."""
+    """A consent token for (project, session, grant receipt); returns ``(token, expires_ms)``.
+
+    Raises:
+        KeyFileError: the token key is missing and may not be made (see :func:`_token_key`).
+    """
     exp = now_ms + rt.settings.consent_token_ttl_s * 1000
     body = _b64(json.dumps({"v": 1, "p": project_id, "s": session_id, "r": receipt_id, "exp": exp},
                            separators=(",", ":")).encode())
