@@ -1,4 +1,9 @@
-"""Accepting batches: validate -> consent -> process_batch (capture scope, mask, facts) -> seal -> persist.
+"""Accepting batches: process_batch (capture scope, mask, facts) -> seal -> persist.
+
+The collector checks consent first (:func:`replayvault.governance.consent.admit`: token, granted
+periods); :func:`accept_batch` also serves ``replayvault import``, which has no consent receipt (its
+sessions are marked ``imported``). A session whose consent was withdrawn after it recorded is refused here
+too (409), whichever door the batch came through.
 
 Each batch also raises the session's retention period with the pages it shows, and links the session
 to its data subject's digest (``subject``; see :mod:`replayvault.governance.dsar`). Batches for a
@@ -58,7 +63,7 @@ from ..vault.codec import chunk_aad, open_chunk, seal
 from ..vault.keys import new_data_key
 from .validate import IngestRequest
 
-__all__ = ["AcceptResult", "accept_batch", "set_consent"]
+__all__ = ["AcceptResult", "accept_batch"]
 
 log = logging.getLogger(__name__)
 
@@ -263,7 +268,7 @@ def _open_json(text: str, dek: bytes, session_id: str, name: str) -> dict:
 
 def _record(db, sess: RecordingSession, req: IngestRequest, out, blob: bytes, blob_key: str, now: int,  # type: ignore[no-untyped-def]
             dek: bytes) -> Chunk:
-    kept = len(req.events) - out.scope_dropped  # events past the capture scope (masking may drop a few more)
+    kept = len(req.events) - out.scope_dropped - out.scope_silent  # past the capture scope (masking may drop more)
     chunk = Chunk(session_id=req.session_id, seq=req.seq, blob_key=blob_key,
                  sha256=hashlib.sha256(blob).hexdigest(), event_count=kept,
                  first_ts=out.first_ts, last_ts=out.last_ts, has_full_snapshot=out.has_full_snapshot,
@@ -297,28 +302,3 @@ def _record(db, sess: RecordingSession, req: IngestRequest, out, blob: bytes, bl
     sess.incidents = (sess.incidents or 0) + out.incidents
     db.flush()
     return chunk
-
-
-def set_consent(rt: Runtime, project: Project, session_id: str, state: str) -> None:
-    """Record a consent decision (``granted`` or ``revoked``) for a session.
-
-    After ``revoked`` every further batch of the session is refused (HTTP 409); a later ``granted``
-    does not reopen it (the tracker starts a new session instead).
-
-    Raises:
-        NotFound: the session id belongs to another project.
-    """
-    with rt.session_lock(session_id), rt.sessions() as db:
-        sess = db.get(RecordingSession, session_id)
-        if sess is not None and sess.project_id != project.id:
-            raise NotFound("no such session for this project")
-        now = _now_ms()
-        if sess is None:
-            sess = RecordingSession(id=session_id, project_id=project.id, window_id="", consent=state,
-                                    created_ms=now, updated_ms=now, chunk_count=0, event_count=0,
-                                    raw_bytes=0, stored_bytes=0, masked_items=0)
-            db.add(sess)
-        elif sess.consent != "revoked":
-            sess.consent = state
-            sess.updated_ms = now
-        db.commit()
