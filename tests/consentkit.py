@@ -36,3 +36,16 @@ def post_batch(client: TestClient, body: dict, headers: dict[str, str], **kwargs
         token = _TOKENS.get(client, {}).get(sid) or grant(client, key, sid, origin=headers.get("Origin"))
         body = {**body, "consent_token": token}
     return client.post("/api/v1/ingest", json=body, headers=headers, **kwargs)
+
+
+def stub_answer(path: str, doc: dict, *, scope: dict | None = None, ttl_ms: int = 900_000) -> dict:
+    """What the collector answers a consent receipt (``/api/v1/consent``) or a renewal (``.../renew``), for
+    stub collectors in tracker tests: a grant (or renewal) gets the token ``tok-<session id>``; GPC refuses."""
+    decision = "renewed" if path.endswith("renew") else doc.get("decision", "refused")
+    if doc.get("gpc"):
+        decision = "refused"
+    answer: dict = {"session_id": doc["session_id"], "decision": decision}
+    if decision in ("granted", "renewed"):
+        answer.update(consent_token=f"tok-{doc['session_id']}", token_ttl_ms=ttl_ms,
+                      scope=scope if scope is not None else {"allow": [], "deny": []})
+    return answer

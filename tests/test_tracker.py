@@ -31,6 +31,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Respon
 from starlette.routing import Route
 
 from conftest import wait_for
+from consentkit import stub_answer
 from replayvault import demo
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -166,15 +167,7 @@ def _stub_app(stub: Stub, tracker: Path) -> Starlette:
             stub.posts.append(cap)
             status = stub.fail_ingest.pop(0) if stub.fail_ingest and cap.path.endswith("ingest") else 200
         if cap.path.startswith("/api/v1/consent"):  # answered as the collector does (governance.consent)
-            doc = cap.json
-            decision = "renewed" if cap.path.endswith("renew") else doc.get("decision", "refused")
-            if doc.get("gpc"):
-                decision = "refused"
-            answer: dict = {"session_id": doc["session_id"], "decision": decision}
-            if decision in ("granted", "renewed"):
-                answer.update(consent_token=f"tok-{doc['session_id']}", token_ttl_ms=stub.token_ttl_ms,
-                              scope=stub.scope)
-            return JSONResponse(answer)
+            return JSONResponse(stub_answer(cap.path, cap.json, scope=stub.scope, ttl_ms=stub.token_ttl_ms))
         return JSONResponse({"ok": status == 200}, status_code=status)
 
     routes = [Route("/page.html", page), Route("/page2.html", page), Route("/t/replayvault.js", script),

@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from consentkit import stub_answer
+
 ROOT = Path(__file__).resolve().parents[2]
 TRACKER_JS = ROOT / "src" / "replayvault" / "web" / "static" / "replayvault.js"
 ORIGIN = "http://bank.test"
@@ -43,10 +45,8 @@ def page(chromium: Any) -> Iterator[tuple[Any, list[dict]]]:
     def handle(route: Any) -> None:
         url = route.request.url
         if url.startswith(f"{ORIGIN}/api/v1/consent"):  # answered as the collector answers a grant
-            sid = json.loads(route.request.post_data)["session_id"]
-            route.fulfill(status=200, content_type="application/json", body=json.dumps({
-                "session_id": sid, "decision": "granted", "consent_token": f"tok-{sid}", "token_ttl_ms": 900_000,
-                "scope": {"allow": [], "deny": []}}))
+            answer = stub_answer(url.split("?")[0], json.loads(route.request.post_data))
+            route.fulfill(status=200, content_type="application/json", body=json.dumps(answer))
         elif url.startswith(f"{ORIGIN}/api/v1/"):
             if url.startswith(f"{ORIGIN}/api/v1/ingest"):
                 posted.append(json.loads(route.request.post_data))

@@ -52,6 +52,7 @@ from sqlalchemy.orm import Session
 from ..db.models import ConsentReceipt, IngestIncident, Project
 from ..errors import ConsentRequired, ConsentRevoked, KeyFileError, NotFound
 from ..ingest.validate import IngestRequest, ReceiptRequest
+from ..privacy.policy import stored_policy
 from .consent_rules import ConsentRules
 
 if TYPE_CHECKING:
@@ -79,8 +80,6 @@ def _append_only(mapper: Any, connection: Any, target: ConsentReceipt) -> None:
 
 def consent_rules(project: Project) -> ConsentRules:
     """The project's ``consent`` policy section (defaults when the policy has none)."""
-    from ..privacy.policy import stored_policy
-
     return stored_policy(project.policy).consent
 
 
@@ -298,8 +297,6 @@ def record_receipt(rt: "Runtime", project: Project, req: ReceiptRequest, now_ms:
 
 
 def _scope_for_tracker(project: Project) -> dict[str, Any]:
-    from ..privacy.policy import stored_policy
-
     return stored_policy(project.policy).capture_scope.to_tracker()
 
 
@@ -317,21 +314,24 @@ def renew(rt: "Runtime", project: Project, session_id: str, token: str, now_ms: 
     if payload["exp"] + RENEW_GRACE_MS < now:
         raise ConsentRequired("expired_token", "the consent token expired too long ago; send a new consent receipt")
     with rt.sessions() as db:
-        _current_grant(db, session_id, str(payload.get("r")))
+        _check_grant(receipts_of(db, [session_id])[session_id], str(payload.get("r")))
     new, exp = issue_token(rt, project.id, session_id, str(payload["r"]), now)
     return {"consent_token": new, "token_ttl_ms": exp - now, "scope": _scope_for_tracker(project)}
 
 
-def _current_grant(db: Session, session_id: str, receipt_id: str) -> list[ConsentReceipt]:
-    """The session's receipts, after checking the token's receipt is one of its grants and no refusal or
-    withdrawal arrived since the newest grant."""
-    receipts = receipts_of(db, [session_id])[session_id]
+def _check_grant(receipts: list[ConsentReceipt], receipt_id: str) -> None:
+    """Check a session's receipts (arrival order): the token's receipt is one of its grants, and no refusal
+    or withdrawal arrived since the newest grant.
+
+    Raises:
+        ConsentRequired: ``receipt_id`` is not a grant of this session (``invalid_token``).
+        ConsentRevoked: the newest decision is a refusal or withdrawal.
+    """
     if not any(r.id == receipt_id and r.decision == "granted" for r in receipts):
         raise ConsentRequired("invalid_token", "the consent token is not valid for this session")
     decisive = [r for r in receipts if r.decision != "skipped"]
     if decisive and decisive[-1].decision in _STOPS:
         raise ConsentRevoked("consent was withdrawn or refused for this session; batch not accepted")
-    return receipts
 
 
 # -- the ingest check -------------------------------------------------------------------------------
@@ -389,18 +389,18 @@ def admit(rt: "Runtime", project: Project, req: IngestRequest, now_ms: int | Non
         _incident(rt, project, req.session_id, exc.reason, len(req.events), now)
         raise
     with rt.sessions() as db:
-        try:
-            receipts = _current_grant(db, req.session_id, str(payload.get("r")))
-        except ConsentRevoked:
-            receipts = receipts_of(db, [req.session_id])[req.session_id]
-            stop = max(r.client_ms for r in receipts if r.decision in _STOPS)
-            late = sum(1 for ev in req.events if ev["timestamp"] >= stop)
-            if late:
-                _incident(rt, project, req.session_id, "after_withdrawal", late, now)
-            raise
-        except ConsentRequired as exc:
-            _incident(rt, project, req.session_id, exc.reason, len(req.events), now)
-            raise
+        receipts = receipts_of(db, [req.session_id])[req.session_id]
+    try:
+        _check_grant(receipts, str(payload.get("r")))
+    except ConsentRevoked:
+        stop = max(r.client_ms for r in receipts if r.decision in _STOPS)
+        late = sum(1 for ev in req.events if ev["timestamp"] >= stop)
+        if late:
+            _incident(rt, project, req.session_id, "after_withdrawal", late, now)
+        raise
+    except ConsentRequired as exc:
+        _incident(rt, project, req.session_id, exc.reason, len(req.events), now)
+        raise
     periods = _granted_periods(receipts)
     kept = [ev for ev in req.events
             if any(start <= ev["timestamp"] and (end is None or ev["timestamp"] < end) for start, end in periods)]
